@@ -14,7 +14,7 @@ from .io import InputError
 from .lpips import LPIPS, LPIPSUnavailable
 
 # %% auto #0
-__all__ = ['SSIM_BORDER', 'psnr', 'ssim_map', 'ssim', 'lpips_model', 'lpips', 'image_metrics']
+__all__ = ['SSIM_BORDER', 'psnr', 'ssim_map', 'reduce_ssim_map', 'ssim', 'lpips_model', 'lpips', 'image_metrics']
 
 # %% ../nbs/03_metrics.ipynb #c005
 def _batch(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None):
@@ -42,29 +42,34 @@ def psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = N
 SSIM_BORDER = 5   # (11 - 1) // 2: border of the 11x11 Gaussian window, excluded from the whole-image mean
 
 def ssim_map(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    "Per-pixel SSIM map `[B,C,H,W]` (Gaussian window σ=1.5, 11×11, data range 1) from torchmetrics."
+    "Per-pixel SSIM map `[B,C,H,W]` (Gaussian window σ=1.5, 11×11, data range 1) from torchmetrics, in float32."
     p, t, _ = _batch(pred, target, None)
     if min(p.shape[-2:]) < 2 * SSIM_BORDER + 1: raise InputError(f"image {tuple(p.shape[-2:])} is smaller than the 11x11 SSIM window")
-    _, full = structural_similarity_index_measure(p, t, data_range=1.0, return_full_image=True, reduction="none")
-    return full
+    _, full = structural_similarity_index_measure(p.float(), t.float(), data_range=1.0, return_full_image=True, reduction="none")
+    return full.double()
 
 # %% ../nbs/03_metrics.ipynb #c009
-def ssim(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    "SSIM per image: mean of the SSIM map over the interior (whole image) or over the masked pixels."
-    full = ssim_map(pred, target)
+def reduce_ssim_map(full: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    "Whole-image SSIM (interior mean) or masked SSIM (mean over mask = 1 pixels) from an SSIM map."
     if mask is None:
         b = SSIM_BORDER
         return full[..., b:-b, b:-b].flatten(1).mean(1)
-    _, _, m = _batch(pred, target, mask)
+    m = (mask[None] if mask.dim() == 3 else mask).expand(full.shape[0], 1, *full.shape[-2:]).to(full.dtype)
     return (full * m).flatten(1).sum(1) / (m.flatten(1).sum(1) * full.shape[1])
 
-# %% ../nbs/03_metrics.ipynb #c011
+# %% ../nbs/03_metrics.ipynb #c010
+def ssim(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    "SSIM per image: mean of the SSIM map over the interior (whole image) or over the masked pixels."
+    _batch(pred, target, mask)
+    return reduce_ssim_map(ssim_map(pred, target), mask)
+
+# %% ../nbs/03_metrics.ipynb #c012
 @lru_cache(maxsize=2)
 def lpips_model(net: str = "alex") -> LPIPS:
     "The LPIPS network for `net`, loaded once per process."
     return LPIPS(net)
 
-# %% ../nbs/03_metrics.ipynb #c012
+# %% ../nbs/03_metrics.ipynb #c013
 def lpips(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, net: str = "alex") -> torch.Tensor:
     "LPIPS distance per image; with a mask, the spatial distance map averaged over the masked pixels."
     p, t, m = _batch(pred, target, mask)
@@ -74,11 +79,13 @@ def lpips(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = 
         d = model(p.float(), t.float(), spatial=True).double()
     return (d * m).flatten(1).sum(1) / m.flatten(1).sum(1)
 
-# %% ../nbs/03_metrics.ipynb #c015
+# %% ../nbs/03_metrics.ipynb #c016
 def image_metrics(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> dict:
     "Whole-image and masked PSNR / SSIM / LPIPS for one image pair `[3,H,W]` (mask `[1,H,W]`, 1 = fill)."
+    _batch(pred, target, mask)
+    full = ssim_map(pred, target)
     out = dict(psnr=psnr(pred, target).item(), psnr_masked=psnr(pred, target, mask).item(),
-               ssim=ssim(pred, target).item(), ssim_masked=ssim(pred, target, mask).item())
+               ssim=reduce_ssim_map(full).item(), ssim_masked=reduce_ssim_map(full, mask).item())
     try:
         out.update(lpips=lpips(pred, target).item(), lpips_masked=lpips(pred, target, mask).item())
     except LPIPSUnavailable as e:

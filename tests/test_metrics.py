@@ -34,8 +34,8 @@ def test_ssim_matches_skimage_whole_and_masked(pair):
     p, t, m = pair
     ref, full = structural_similarity(np_hwc(t), np_hwc(p), channel_axis=-1, data_range=1.0, gaussian_weights=True,
                                       sigma=1.5, use_sample_covariance=False, full=True)
-    assert ssim(p, t).item() == pytest.approx(ref, abs=1e-6)
-    assert ssim(p, t, m).item() == pytest.approx(full[m[0].bool().numpy()].mean(), abs=1e-6)   # mask is interior
+    assert ssim(p, t).item() == pytest.approx(ref, abs=1e-5)
+    assert ssim(p, t, m).item() == pytest.approx(full[m[0].bool().numpy()].mean(), abs=1e-5)   # mask is interior
 
 
 def test_metrics_are_batched_and_check_shapes(pair):
