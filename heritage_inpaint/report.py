@@ -100,8 +100,8 @@ def run_report(cfg: ReportConfig) -> ReportResult:
     return ReportResult(out, table, means)
 
 # %% ../nbs/07_report.ipynb #c012
-def _img_tag(path: Path) -> str:
-    return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" style="max-width:100%">'
+def _img_tag(path: Path, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" style="max-width:100%">'
 
 def report_html(out_dir) -> str:
     "Self-contained HTML for a finished report folder (metrics.json + collages)."
@@ -118,7 +118,8 @@ def report_html(out_dir) -> str:
               "<p>Each row: original | fill region painted white | result. Rows, top to bottom: "
               + html.escape(", ".join(f"{m} (seed {sd})" for m, sd in s["collage_rows"])) + ".</p>"]
     for p in sorted((out / "collages").glob("*_collage.png")):
-        parts += [f"<h4>{html.escape(p.stem.removesuffix('_collage'))}</h4>", _img_tag(p)]
+        stem = p.stem.removesuffix("_collage")
+        parts += [f"<h4>{html.escape(stem)}</h4>", _img_tag(p, f"collage of {stem}")]
     parts += ["<h3>Per image</h3>", fmt(pd.DataFrame(s["per_image"]))]
     style = "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{padding:2px 8px;text-align:right}</style>"
     return f"<!doctype html><html><head><meta charset='utf-8'><title>heritage-inpaint report</title>{style}</head><body>{''.join(parts)}</body></html>"
