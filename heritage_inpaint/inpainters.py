@@ -13,8 +13,8 @@ import torch
 from .io import InputError, to_uint8
 
 # %% auto #0
-__all__ = ['INPAINTERS', 'Inpainter', 'blend_known', 'check_pair', 'register_inpainter', 'get_inpainter', 'OpenCVInpainter',
-           'PatchMatchInpainter', 'row_seeds']
+__all__ = ['INPAINTERS', 'LAZY_INPAINTERS', 'Inpainter', 'blend_known', 'check_pair', 'register_inpainter', 'get_inpainter',
+           'OpenCVInpainter', 'PatchMatchInpainter', 'row_seeds']
 
 # %% ../nbs/05_inpainters.ipynb #c005
 @runtime_checkable
@@ -47,8 +47,12 @@ def register_inpainter(name: str):
         return factory
     return deco
 
+LAZY_INPAINTERS = {"sd2": "heritage_inpaint.sd2"}   # registered when their module is imported (heavy dependencies)
+
 def get_inpainter(name: str, **kwargs) -> Inpainter:
-    "Build the registered inpainter `name` with `kwargs`."
+    "Build the registered inpainter `name` with `kwargs` (importing its module first for lazily registered ones)."
+    if name not in INPAINTERS and name in LAZY_INPAINTERS:
+        import importlib; importlib.import_module(LAZY_INPAINTERS[name])
     if name not in INPAINTERS: raise InputError(f"unknown method {name!r}; available: {', '.join(sorted(INPAINTERS))}")
     return INPAINTERS[name](**kwargs)
 

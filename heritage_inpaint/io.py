@@ -106,7 +106,8 @@ def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 # %% ../nbs/00_io.ipynb #c019
 def load_mask(path, mask_mode: str = "black", size: tuple[int, int] | None = None, on_grey: str = "warn",
-              max_grey_fraction: float = 0.05, allow_empty: bool = False, allow_full: bool = False) -> torch.Tensor:
+              max_grey_fraction: float = 0.05, allow_empty: bool = False, allow_full: bool = False,
+              max_aspect_change: float = 0.02) -> torch.Tensor:
     "Read a mask file as float32 `[1,H,W]`, 1 = fill; binarised at 128, nearest-resized to `size=(H,W)` if given."
     if on_grey not in ("warn", "error", "ignore"): raise InputError(f"on_grey={on_grey!r}: expected warn, error or ignore")
     path, img = _open_checked(path)
@@ -120,7 +121,12 @@ def load_mask(path, mask_mode: str = "black", size: tuple[int, int] | None = Non
         if on_grey == "error": raise InputError(msg)
         warnings.warn(msg, stacklevel=2)
     mask = torch.from_numpy(binarize_mask(gray, mask_mode))[None]
-    if size is not None: mask = resize_mask(mask, size)
+    if size is not None and tuple(size) != gray.shape:
+        ar_mask, ar_img = gray.shape[1] / gray.shape[0], size[1] / size[0]
+        if abs(ar_mask / ar_img - 1) > max_aspect_change:
+            raise InputError(f"{path}: mask is {gray.shape[1]}x{gray.shape[0]} but the image is {size[1]}x{size[0]}; "
+                             f"aspect ratios differ by {abs(ar_mask / ar_img - 1):.0%}, so this is probably not this image's mask")
+        mask = resize_mask(mask, size)
     return check_mask_coverage(mask, path, mask_mode, allow_empty, allow_full)
 
 # %% ../nbs/00_io.ipynb #c022

@@ -115,7 +115,7 @@ def load_inpaint_pipeline(model: str = DEFAULT_SD2_MODEL, cache_dir: str | None 
     dtype = dtype or (torch.float16 if device.startswith("cuda") else torch.float32)
     if model in SD2_PRESETS: return set_scheduler(build_sd2_pipeline(model, seed=seed, dtype=dtype, device=device), scheduler)
     from diffusers import StableDiffusionInpaintPipeline
-    kw = dict(torch_dtype=dtype, cache_dir=cache_dir, safety_checker=None, requires_safety_checker=False)
+    kw = dict(dtype=dtype, cache_dir=cache_dir, safety_checker=None, requires_safety_checker=False)
     path = Path(model).expanduser()
     if path.exists():
         if not (path / "model_index.json").exists():
