@@ -79,15 +79,15 @@ def main():
     save = lambda: Path(a.out).parent.mkdir(parents=True, exist_ok=True) or Path(a.out).write_text(json.dumps(res, indent=1))
     torch.backends.cuda.matmul.allow_tf32 = True
     plain = build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda")
-    fused = optimize_pipeline(build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda"), compile=False)
+    fused = optimize_pipeline(build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda"), compile=False)   # fused QKV, eager
     ours = optimize_pipeline(build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda"))
     for size in map(int, a.sizes.split(",")):
         row = {}
         try:
             row["plain_diffusers"], ref = time_pipe(plain, size, a.steps, a.repeats)
-            row["fused_qkv_channels_last"], out_f = time_pipe(fused, size, a.steps, a.repeats)
+            row["fused_qkv_eager"], out_f = time_pipe(fused, size, a.steps, a.repeats)
             row["ours_compiled"], out_o = time_pipe(ours, size, a.steps, a.repeats)
-            for k, o in (("fused_qkv_channels_last", out_f), ("ours_compiled", out_o)):
+            for k, o in (("fused_qkv_eager", out_f), ("ours_compiled", out_o)):
                 d = (o.float() - ref.float())
                 row[k]["max_abs_diff_vs_plain"] = d.abs().max().item()
                 row[k]["rel_l2_vs_plain"] = (d.norm() / ref.float().norm()).item()

@@ -110,6 +110,7 @@ def _run_train_lora(a) -> int:
                           mixed_precision=a.mixed_precision, prompt=a.prompt, out_dir=a.out,
                           checkpoint_every=a.checkpoint_every, resume=a.resume, seed=a.seed)
     res = train_lora(cfg)
+    if res["weights"] is None: return 0          # not the main process: it wrote nothing
     print(f"wrote {res['weights']} (final loss {res['losses'][-1]:.4f})" if res["losses"] else f"nothing to do: already at step {res['step']}")
     return 0
 

@@ -137,13 +137,12 @@ def load_inpaint_pipeline(model: str = DEFAULT_SD2_MODEL, cache_dir: str | None 
     return set_scheduler(pipe.to(device), scheduler)
 
 # %% ../nbs/10_sd2.ipynb #c018
-def optimize_pipeline(pipe, compile: bool = True, channels_last: bool = True, fuse_qkv: bool = True, compile_mode: str = "default"):
-    "Speed up an inference pipeline on CUDA: fused QKV, channels-last, compiled UNet. Returns the same pipeline."
+def optimize_pipeline(pipe, compile: bool = True, fuse_qkv: bool = True, channels_last: bool | None = None, compile_mode: str = "default"):
+    "Speed up an inference pipeline on CUDA: fused QKV, compiled UNet (channels-last when compiled). Returns the same pipeline."
     if pipe.device.type != "cuda": return pipe
     if fuse_qkv: pipe.fuse_qkv_projections()
-    if channels_last:
-        pipe.unet.to(memory_format=torch.channels_last); pipe.vae.to(memory_format=torch.channels_last)
-    if compile: pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True)
+    if compile if channels_last is None else channels_last: pipe.unet.to(memory_format=torch.channels_last)
+    if compile: pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True, dynamic=False)
     return pipe
 
 # %% ../nbs/10_sd2.ipynb #c021

@@ -204,7 +204,8 @@ def train_lora(cfg: LoraTrainConfig, pipe=None) -> dict:
     from heritage_inpaint.sd2 import load_inpaint_pipeline
 
     out = Path(cfg.out_dir)
-    acc = Accelerator(gradient_accumulation_steps=cfg.accum, mixed_precision=cfg.mixed_precision,
+    acc = Accelerator(cpu=not torch.cuda.is_available(),   # without it, CPU processes under torchrun would not join one group
+                      gradient_accumulation_steps=cfg.accum, mixed_precision=cfg.mixed_precision,
                       log_with="tensorboard", project_dir=str(out / "logs"))
     if pipe is None: pipe = load_inpaint_pipeline(cfg.model, cache_dir=cfg.cache_dir, device=str(acc.device), dtype=torch.float32, seed=cfg.seed)
     unet, vae, text_encoder = pipe.unet, pipe.vae, pipe.text_encoder

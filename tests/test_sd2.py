@@ -156,3 +156,21 @@ def test_report_compares_classical_and_sd2(tmp_path):
     from heritage_inpaint.report import ReportConfig, run_report
     res = run_report(ReportConfig(methods=("telea", "sd2"), out_dir=str(tmp_path), max_images=1))
     assert list(res.means.method) == ["telea", "sd2"] and (tmp_path / "results" / "sd2").is_dir()
+
+
+def test_lora_trainer_runs_as_two_processes(tmp_path):
+    "torchrun with 2 CPU processes (gloo): one process group, one writer, loss averaged over processes."
+    import socket, subprocess, sys
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    torchrun = Path(sys.executable).parent / "torchrun"
+    args = ["-m", "heritage_inpaint", "train-lora", "--model", "tiny", "--size", "64", "--steps", "2", "--accum", "1",
+            "--checkpoint_every", "2"]
+    r = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(port), *args, "--out", str(tmp_path / "mp")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("wrote ") == 1 and (tmp_path / "mp" / "lora_unet.safetensors").exists()
+    assert [p.name for p in (tmp_path / "mp" / "checkpoints").iterdir()] == ["step_0000002"]
+    single = train_lora(LoraTrainConfig(model="tiny", size=64, steps=2, accum=1, checkpoint_every=2, out_dir=str(tmp_path / "sp")))
+    mp_loss = float(r.stdout.split("final loss ")[1].split(")")[0])
+    assert abs(mp_loss - single["losses"][-1]) > 1e-4          # the second process saw other batches
