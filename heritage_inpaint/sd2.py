@@ -90,7 +90,8 @@ def build_sd2_pipeline(preset: str = "tiny", seed: int = 0, dtype: torch.dtype =
                                           scheduler=DDIMScheduler(**p.scheduler), safety_checker=None,
                                           feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device=device, dtype=dtype)
+    pipe.to(device)
+    return pipe.to(dtype=dtype) if dtype != torch.float32 else pipe   # freshly built modules are float32 already
 
 # %% ../nbs/10_sd2.ipynb #c014
 SCHEDULERS = {"ddim": "DDIMScheduler", "pndm": "PNDMScheduler", "euler": "EulerDiscreteScheduler",
