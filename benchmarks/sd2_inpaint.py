@@ -57,7 +57,8 @@ def lora_step_bench(batch, steps=10, warmup=3):
     def step():
         with torch.no_grad(): lat, mlat, mk = encode_inpaint_batch(pipe.vae, img, mask)
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            loss = inpaint_diffusion_loss(pipe.unet, sch, lat.float(), mlat.float(), mk.float(), emb)
+            noise = torch.randn_like(lat.float()); t = torch.randint(0, 1000, (batch,), device="cuda")
+            loss = inpaint_diffusion_loss(pipe.unet, sch, lat.float(), mlat.float(), mk.float(), emb, noise, t)
         loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
     for _ in range(warmup): step()
     torch.cuda.reset_peak_memory_stats(); sync(); t0 = time.perf_counter()

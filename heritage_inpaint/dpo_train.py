@@ -15,7 +15,8 @@ from .dpo_loss import REGIONS, RegionDPOConfig, region_reg_dpo_loss, timestep_we
 from .io import InputError, resize_image, resize_mask
 from .masks import latent_regions
 from .sd2_lora import (ATTENTION_PROJECTIONS, LoraTrainConfig, check_finite_loss, encode_inpaint_batch,
-                                       load_latest_checkpoint, prepare_trainable_unet, save_checkpoint, save_trained_weights)
+                                       load_latest_checkpoint, prepare_trainable_unet, sample_generators, save_checkpoint,
+                                       save_trained_weights)
 
 # %% auto #0
 __all__ = ['DPOTrainConfig', 'reference_prediction', 'DGRMonitor', 'train_region_dpo', 'temporal_inconsistency',
@@ -38,6 +39,7 @@ class DPOTrainConfig:
     rank: int = 16
     lora_alpha: float = 32.0
     clip_len: int | None = None           # frames per clip used (None: all)
+    clips_per_step: int = 1               # clips per process and step (global batch = clips_per_step × processes)
     size: int | None = None               # resize frames (None: as stored)
     mixed_precision: str = "no"
     gradient_checkpointing: bool = False
@@ -104,18 +106,24 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> dict:
     if acc.is_main_process: acc.init_trackers("region_dpo", config={k: str(v) for k, v in asdict(cfg).items()})
     monitor, unet_train = DGRMonitor(), unet.train()
     for step in tqdm(range(start, cfg.steps), desc="region-dpo", disable=not acc.is_local_main_process):
-        g = torch.Generator().manual_seed(hash((cfg.seed, step, acc.process_index)) % 2**63)
-        c = load_clip(clips[int(torch.randint(len(clips), (1,), generator=g))], cfg.clip_len)
-        gt, neg, mask = c["gt"], c["neg"], c["mask"]
-        if cfg.size: gt, neg, mask = resize_image(gt, (cfg.size,) * 2), resize_image(neg, (cfg.size,) * 2), resize_mask(mask, (cfg.size,) * 2)
-        n = len(gt)
-        px = torch.cat([gt, neg]).to(acc.device, wdtype) * 2 - 1
-        mk = torch.cat([mask, mask]).to(acc.device, wdtype)
-        with torch.no_grad():
-            lat, mlat, mlat_mask = encode_inpaint_batch(vae, px, mk, g)
+        parts = []
+        for g in sample_generators(cfg.seed, step, acc.process_index * cfg.clips_per_step, cfg.clips_per_step):
+            c = load_clip(clips[int(torch.randint(len(clips), (1,), generator=g))], cfg.clip_len)
+            gt, neg, mask = c["gt"], c["neg"], c["mask"]
+            if cfg.size: gt, neg, mask = resize_image(gt, (cfg.size,) * 2), resize_image(neg, (cfg.size,) * 2), resize_mask(mask, (cfg.size,) * 2)
+            n = len(gt)
+            px = torch.cat([gt, neg]).to(acc.device, wdtype) * 2 - 1
+            with torch.no_grad():
+                lat, mlat, mlat_mask = encode_inpaint_batch(vae, px, torch.cat([mask, mask]).to(acc.device, wdtype), [g] * (2 * n))
             mlat[n:] = mlat[:n]                                  # winner and loser share the masked-image conditioning
-        noise = torch.randn(lat[:n].shape, generator=g).to(lat).repeat(2, 1, 1, 1)           # same noise for w and l
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (1,), generator=g).to(acc.device).repeat(2 * n)
+            noise = torch.randn(lat[:n].shape, generator=g).to(lat)                          # same noise for w and l
+            t = torch.randint(0, scheduler.config.num_train_timesteps, (1,), generator=g).to(acc.device).repeat(n)
+            parts.append(dict(lat=lat.float(), mlat=mlat.float(), mk=mlat_mask.float(), noise=noise.float(), t=t, mask=mask, kind=c["kind"]))
+        half = lambda key, loser: torch.cat([p[key][len(p["t"]):] if loser else p[key][:len(p["t"])] for p in parts])
+        lat, mlat, mlat_mask = (torch.cat([half(k, False), half(k, True)]) for k in ("lat", "mlat", "mk"))   # all winners, then all losers
+        t1 = torch.cat([p["t"] for p in parts]); n = len(t1)
+        noise = torch.cat([p["noise"] for p in parts]).repeat(2, 1, 1, 1); t = t1.repeat(2)
+        mask = torch.cat([p["mask"] for p in parts])
         noisy = scheduler.add_noise(lat, noise, t)
         x = torch.cat([noisy, mlat_mask, mlat], 1)
         emb = emb1.expand(2 * n, -1, -1)
@@ -132,7 +140,7 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> dict:
         if acc.sync_gradients: acc.clip_grad_norm_(params, cfg.max_grad_norm)
         optimizer.step(); lr_scheduler.step(); optimizer.zero_grad(set_to_none=True)
         sc = {k: acc.gather(torch.tensor([v], device=acc.device)).mean().item() for k, v in res.scalars().items()}
-        sc["step"] = step + 1; sc["kind"] = c["kind"]
+        sc["step"] = step + 1; sc["kind"] = "+".join(p["kind"] for p in parts)
         history.append(sc)
         monitor.update(step + 1 - start, sc["dgr"])
         acc.log({k: v for k, v in sc.items() if k not in ("step", "kind")}, step=step + 1)

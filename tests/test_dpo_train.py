@@ -82,3 +82,25 @@ def test_papermill_train_dpo_with_integer_beta(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     for f in ("lora_unet.safetensors", "metrics.csv", "curves.png", "before_after.png", "evaluation.csv"):
         assert (out / f).exists(), f
+
+
+def test_dpo_two_processes_equal_one_process_with_the_same_global_batch(prefs, tmp_path):
+    import socket
+    from safetensors.torch import load_file
+    script = tmp_path / "run.py"
+    script.write_text("import sys\nfrom heritage_inpaint.dpo_train import DPOTrainConfig, train_region_dpo\n"
+                      "out, k, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
+                      f"train_region_dpo(DPOTrainConfig(data_dir={str(prefs)!r}, out_dir=out, steps=3, lr=1e-3, beta=50.0, "
+                      "rho=(1.0, 2.0, 0.0), clips_per_step=k, seed=seed, checkpoint_every=10))\n")
+    def run(nproc, k, out, seed=0):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+        r = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", str(nproc), "--master_port", str(port),
+                            str(script), str(tmp_path / out), str(k), str(seed)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return load_file(str(tmp_path / out / "lora_unet.safetensors"))
+    w2, w1, w3 = run(2, 1, "two"), run(1, 2, "one"), run(1, 2, "other", seed=1)
+    flat = lambda w: torch.cat([w[k].flatten() for k in sorted(w)])
+    same, other = (flat(w1) - flat(w2)).norm().item(), (flat(w1) - flat(w3)).norm().item()
+    assert same < 0.02 * other, (same, other)
+    assert len((tmp_path / "two" / "metrics.csv").read_text().splitlines()) == 4     # written once, by the main process
