@@ -115,11 +115,44 @@ def _run_train_lora(a) -> int:
     return 0
 
 # %% ../nbs/90_cli.ipynb #c010
+def _dpo_parsers(sub):
+    p = sub.add_parser("make-prefs", help="generate Region-Reg-DPO preference clips (resumable)")
+    _opt(p, "image-dir", default=None); _opt(p, "out-dir", default="outputs/dpo_data"); _opt(p, "n-clips", type=int, default=6)
+    _opt(p, "clip-len", type=int, default=22); _opt(p, "size", type=int, default=256); _opt(p, "model", default="tiny")
+    _opt(p, "steps", type=int, default=20); _opt(p, "seed", type=int, default=0)
+    q = sub.add_parser("train-dpo", help="Region-Reg-DPO LoRA training on preference clips (accelerate; resumable)")
+    _opt(q, "data-dir", default="outputs/dpo_data"); _opt(q, "out-dir", default="outputs/dpo"); _opt(q, "model", default="tiny")
+    _opt(q, "beta", type=float, default=500.0); _opt(q, "alpha", default="1.0,1.5,0.1", help="hole,band,context")
+    _opt(q, "rho", default="0,0,0", help="hole,band,context"); _opt(q, "band-px", type=int, default=9)
+    _opt(q, "timestep-weighting", default="constant", choices=["constant", "min_snr"])
+    _opt(q, "lr", type=float, default=2e-6); _opt(q, "steps", type=int, default=200); _opt(q, "rank", type=int, default=16)
+    _opt(q, "lora-alpha", type=float, default=32.0); _opt(q, "clip-len", type=int, default=None); _opt(q, "size", type=int, default=None)
+    _opt(q, "clips-per-step", type=int, default=1); _opt(q, "mixed-precision", default="no", choices=["no", "fp16", "bf16"])
+    _opt(q, "gradient-checkpointing", action="store_true"); _opt(q, "checkpoint-every", type=int, default=50)
+    _opt(q, "resume", action="store_true"); _opt(q, "seed", type=int, default=0)
+
+def _run_dpo(a) -> int:
+    if a.command == "make-prefs":
+        from heritage_inpaint.dpo_data import PreferenceDataConfig, make_preference_data
+        print(f"wrote {make_preference_data(PreferenceDataConfig(image_dir=a.image_dir, out_dir=a.out_dir, n_clips=a.n_clips, clip_len=a.clip_len, size=a.size, model=a.model, steps=a.steps, seed=a.seed))}")
+        return 0
+    from heritage_inpaint.dpo_train import DPOTrainConfig, train_region_dpo
+    trio = lambda v: tuple(float(x) for x in v.split(","))
+    res = train_region_dpo(DPOTrainConfig(data_dir=a.data_dir, out_dir=a.out_dir, model=a.model, beta=a.beta, alpha=trio(a.alpha),
+                                          rho=trio(a.rho), band_px=a.band_px, timestep_weighting=a.timestep_weighting, lr=a.lr,
+                                          steps=a.steps, rank=a.rank, lora_alpha=a.lora_alpha, clip_len=a.clip_len, size=a.size,
+                                          clips_per_step=a.clips_per_step, mixed_precision=a.mixed_precision,
+                                          gradient_checkpointing=a.gradient_checkpointing, checkpoint_every=a.checkpoint_every,
+                                          resume=a.resume, seed=a.seed))
+    if res["weights"] is not None: print(f"wrote {res['weights']}")
+    return 0
+
+# %% ../nbs/90_cli.ipynb #c011
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `heritage-inpaint`."
     parser = argparse.ArgumentParser(prog="heritage-inpaint", description="Jupyter-first inpainting and restoration toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
-    _report_parser(sub); _infer_parser(sub); _train_lora_parser(sub)
+    _report_parser(sub); _infer_parser(sub); _train_lora_parser(sub); _dpo_parsers(sub)
     fa = sub.add_parser("fetch-assets", help="obtain LPIPS weights and calibration pairs into the asset cache")
     fa.add_argument("--force", action="store_true", help="fetch and convert again even if present")
     a = parser.parse_args(argv)
@@ -127,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.command == "report": return _run_report(a)
         if a.command == "infer": return _run_infer(a)
         if a.command == "train-lora": return _run_train_lora(a)
+        if a.command in ("make-prefs", "train-dpo"): return _run_dpo(a)
         if a.command == "fetch-assets":
             from heritage_inpaint.lpips import fetch_assets
             for k, v in fetch_assets(force=a.force).items(): print(f"{k}: {v}")

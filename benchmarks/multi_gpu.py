@@ -1,0 +1,93 @@
+"""Training throughput on 1 vs N GPUs (DDP through accelerate), full SD2-inpainting architecture, random weights.
+
+Launch once per GPU count, e.g.  torchrun --nproc_per_node 2 benchmarks/multi_gpu.py --out results_2.json
+- lora: one SD2 LoRA step (rank 16 on attention, bf16 autocast, VAE encode included), 512², batch 4 per GPU;
+- dpo: one Region-Reg-DPO step (adapter-disabled reference, bf16, gradient checkpointing), 512², an 8-frame clip per GPU.
+Throughput counts the global batch (per-GPU batch × GPUs); memory is the peak on each GPU.
+The one-step restorer (issue 7) does not exist yet and is not measured.
+"""
+import argparse, json, os, statistics, time, traceback
+from pathlib import Path
+
+for k, v in dict(NCCL_NVLS_ENABLE="0", TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1").items(): os.environ.setdefault(k, v)
+
+import torch
+from accelerate import Accelerator
+
+from heritage_inpaint.dpo_loss import RegionDPOConfig, region_reg_dpo_loss
+from heritage_inpaint.dpo_train import reference_prediction
+from heritage_inpaint.masks import latent_regions, moving_shape_masks
+from heritage_inpaint.sd2 import build_sd2_pipeline
+from heritage_inpaint.sd2_lora import LoraTrainConfig, encode_inpaint_batch, inpaint_diffusion_loss, prepare_trainable_unet
+
+
+def timed(acc, step, steps=6, warmup=2):
+    for _ in range(warmup): step()
+    torch.cuda.synchronize(); acc.wait_for_everyone(); torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(steps):
+        torch.cuda.synchronize(); t0 = time.perf_counter(); step(); torch.cuda.synchronize(); times.append(time.perf_counter() - t0)
+    peak = torch.tensor([torch.cuda.max_memory_allocated() / 2**30], device=acc.device)
+    return statistics.median(times), acc.gather(peak).tolist()
+
+
+def bench_lora(acc, batch=4):
+    pipe = build_sd2_pipeline("full", seed=0, dtype=torch.float32, device=str(acc.device))
+    params = prepare_trainable_unet(pipe.unet, LoraTrainConfig(rank=16))
+    opt = torch.optim.AdamW(params, lr=1e-5)
+    unet, opt = acc.prepare(pipe.unet, opt)
+    pipe.vae.to(dtype=torch.bfloat16)
+    from diffusers import DDPMScheduler
+    sch = DDPMScheduler.from_config(pipe.scheduler.config)
+    emb = torch.randn(batch, 77, 1024, device=acc.device)
+    img = torch.rand(batch, 3, 512, 512, device=acc.device, dtype=torch.bfloat16) * 2 - 1
+    mask = torch.zeros(batch, 1, 512, 512, device=acc.device, dtype=torch.bfloat16); mask[..., 128:384, 128:384] = 1
+    def step():
+        with torch.no_grad(): lat, mlat, mk = encode_inpaint_batch(pipe.vae, img, mask)
+        lat, mlat, mk = lat.float(), mlat.float(), mk.float()
+        noise = torch.randn_like(lat); t = torch.randint(0, 1000, (batch,), device=acc.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = inpaint_diffusion_loss(unet, sch, lat, mlat, mk, emb, noise, t)
+        acc.backward(loss); opt.step(); opt.zero_grad(set_to_none=True)
+    s, mem = timed(acc, step)
+    del pipe, unet, opt; torch.cuda.empty_cache()
+    return dict(per_gpu_batch=batch, step_s=s, global_images_per_s=batch * acc.num_processes / s, peak_mem_gib_per_gpu=mem)
+
+
+def bench_dpo(acc, frames=8):
+    pipe = build_sd2_pipeline("full", seed=0, dtype=torch.float32, device=str(acc.device))
+    params = prepare_trainable_unet(pipe.unet, LoraTrainConfig(rank=16, alpha=32))
+    pipe.unet.enable_gradient_checkpointing()
+    opt = torch.optim.AdamW(params, lr=1e-6)
+    unet, opt = acc.prepare(pipe.unet, opt)
+    base = acc.unwrap_model(unet)
+    n, h = frames, 64
+    x = torch.randn(2 * n, 9, h, h, device=acc.device); tgt = torch.randn(2 * n, 4, h, h, device=acc.device)
+    t = torch.full((2 * n,), 500, device=acc.device); emb = torch.randn(2 * n, 77, 1024, device=acc.device)
+    regions = latent_regions(moving_shape_masks(512, 512, n, seed=0).to(acc.device), band_px=9)
+    cfg = RegionDPOConfig(beta=500.0, rho=(100.0, 200.0, 0.0))
+    def step():
+        ref = reference_prediction(base, x, t, emb)
+        with torch.autocast("cuda", dtype=torch.bfloat16): pred = unet(x, t, emb).sample
+        out = region_reg_dpo_loss(pred[:n], pred[n:], ref[:n], ref[n:], tgt[:n], tgt[n:], regions, cfg)
+        acc.backward(out.loss); acc.clip_grad_norm_(params, 1.0); opt.step(); opt.zero_grad(set_to_none=True)
+    s, mem = timed(acc, step)
+    del pipe, unet, opt; torch.cuda.empty_cache()
+    return dict(frames_per_clip=n, clips_per_gpu=1, step_s=s, global_clips_per_s=acc.num_processes / s, peak_mem_gib_per_gpu=mem)
+
+
+def main():
+    ap = argparse.ArgumentParser(); ap.add_argument("--out", required=True); a = ap.parse_args()
+    acc = Accelerator()
+    res = dict(gpus=acc.num_processes, device=torch.cuda.get_device_name(), torch=torch.__version__,
+               restorer="not measured: the one-step restorer trainer (issue 7) does not exist yet")
+    for name, fn in (("lora", bench_lora), ("dpo", bench_dpo)):
+        try: res[name] = fn(acc)
+        except Exception: res[name] = dict(error=traceback.format_exc()[-1500:])
+        if acc.is_main_process:
+            Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(json.dumps(res, indent=1))
+            print(acc.num_processes, name, res[name], flush=True)
+
+
+if __name__ == "__main__":
+    main()
