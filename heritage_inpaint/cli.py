@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="heritage-inpaint", description="Jupyter-first inpainting and restoration toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
     _report_parser(sub); _infer_parser(sub); _train_lora_parser(sub); _dpo_parsers(sub)
-    fa = sub.add_parser("fetch-assets", help="obtain LPIPS weights and calibration pairs into the asset cache")
+    fa = sub.add_parser("fetch-assets", help="obtain the offline assets (LPIPS weights, calibration pairs, CLIP vocabulary) into the cache")
     fa.add_argument("--force", action="store_true", help="fetch and convert again even if present")
     a = parser.parse_args(argv)
     try:
@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.command == "train-lora": return _run_train_lora(a)
         if a.command in ("make-prefs", "train-dpo"): return _run_dpo(a)
         if a.command == "fetch-assets":
-            from heritage_inpaint.lpips import fetch_assets
-            for k, v in fetch_assets(force=a.force).items(): print(f"{k}: {v}")
+            from heritage_inpaint.assets import fetch_assets
+            fetch_assets(force=a.force)
             return 0
     except Exception as e:
         from heritage_inpaint.sd2_lora import TrainingDiverged

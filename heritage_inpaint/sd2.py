@@ -13,7 +13,7 @@ import torch
 from .collage import make_collage
 from .inpainters import blend_known, check_pair, register_inpainter, row_seeds
 from .io import InputError, from_model_size, to_model_size
-from .lpips import asset_dir
+from .assets import clip_bpe_path
 
 # %% auto #0
 __all__ = ['SD2_PRESETS', 'DEFAULT_SD2_MODEL', 'SCHEDULERS', 'write_sd2_tokenizer_files', 'sd2_tokenizer', 'SD2Preset',
@@ -24,7 +24,7 @@ __all__ = ['SD2_PRESETS', 'DEFAULT_SD2_MODEL', 'SCHEDULERS', 'write_sd2_tokenize
 def write_sd2_tokenizer_files(dest) -> Path:
     "Write SD2's `vocab.json` (49,408 tokens) and `merges.txt` into `dest`, derived from CLIP's BPE vocabulary file."
     from transformers.convert_slow_tokenizer import bytes_to_unicode
-    bpe = asset_dir() / "bpe_simple_vocab_16e6.txt.gz"
+    bpe = clip_bpe_path()
     if not bpe.exists(): raise InputError(f"{bpe}: CLIP BPE vocabulary missing; run `heritage-inpaint fetch-assets`")
     merges = gzip.open(bpe).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
     byte_tokens = list(bytes_to_unicode().values())

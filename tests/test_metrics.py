@@ -6,7 +6,8 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from heritage_inpaint.io import InputError, load_image
-from heritage_inpaint.lpips import CALIBRATION_STEMS, LPIPS, LPIPS_ALEX_OFFICIAL, LPIPSUnavailable, asset_dir
+from heritage_inpaint.assets import asset_dir
+from heritage_inpaint.lpips import CALIBRATION_STEMS, LPIPS, LPIPS_ALEX_OFFICIAL, LPIPSUnavailable
 from heritage_inpaint import metrics
 from heritage_inpaint.metrics import image_metrics, lpips, psnr, ssim
 
