@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_assets.ipynb #c003
 from __future__ import annotations
-import hashlib, io, os, pickle, subprocess, sys, tempfile, zipfile
+import hashlib, os, pickle, subprocess, sys, tempfile, zipfile
 from pathlib import Path
 
 from .io import atomic_write

@@ -5,7 +5,7 @@
 # %% ../nbs/01a_degradations.ipynb #c003
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import kornia
 import numpy as np

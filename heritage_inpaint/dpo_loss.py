@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_dpo_loss.ipynb #c003
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F

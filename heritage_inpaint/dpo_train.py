@@ -4,19 +4,19 @@
 
 # %% ../nbs/22_dpo_train.ipynb #c003
 from __future__ import annotations
-import csv, json, math, warnings
+import csv, warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from .dpo_data import load_clip, load_preference_clips
-from .dpo_loss import REGIONS, RegionDPOConfig, region_reg_dpo_loss, timestep_weight
+from .dpo_loss import RegionDPOConfig, region_reg_dpo_loss, timestep_weight
 from .io import InputError, resize_image, resize_mask
 from .masks import latent_regions
-from .sd2_lora import (ATTENTION_PROJECTIONS, LoraTrainConfig, check_finite_loss, encode_inpaint_batch,
-                                       load_latest_checkpoint, prepare_trainable_unet, sample_generators, save_checkpoint,
-                                       save_trained_weights)
+from .sd2_lora import (ATTENTION_PROJECTIONS, LoraTrainConfig, check_finite_loss, diffusion_target,
+                                       encode_inpaint_batch, load_latest_checkpoint, prepare_trainable_unet, sample_generators,
+                                       save_checkpoint, save_trained_weights)
 
 # %% auto #0
 __all__ = ['DPOTrainConfig', 'reference_prediction', 'DGRMonitor', 'train_region_dpo', 'temporal_inconsistency',
@@ -103,8 +103,14 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> dict:
     start = load_latest_checkpoint(out / "checkpoints", base, optimizer, lr_scheduler) if cfg.resume else 0
     csv_path = out / "metrics.csv"
     history = [] if start == 0 or not csv_path.exists() else [dict(r) for r in csv.DictReader(csv_path.open()) if int(r["step"]) <= start]
-    if acc.is_main_process: acc.init_trackers("region_dpo", config={k: str(v) for k, v in asdict(cfg).items()})
-    monitor, unet_train = DGRMonitor(), unet.train()
+    if acc.is_main_process:
+        acc.init_trackers("region_dpo", config={k: str(v) for k, v in asdict(cfg).items()})
+        csv_path.unlink(missing_ok=True)            # rows past the resumed checkpoint are dropped, the rest rewritten
+        if history:
+            with csv_path.open("w", newline="") as f:
+                wr = csv.DictWriter(f, fieldnames=list(history[0])); wr.writeheader(); wr.writerows(history)
+    monitor = DGRMonitor()
+    unet.train()
     for step in tqdm(range(start, cfg.steps), desc="region-dpo", disable=not acc.is_local_main_process):
         parts = []
         for g in sample_generators(cfg.seed, step, acc.process_index * cfg.clips_per_step, cfg.clips_per_step):
@@ -127,8 +133,7 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> dict:
         noisy = scheduler.add_noise(lat, noise, t)
         x = torch.cat([noisy, mlat_mask, mlat], 1)
         emb = emb1.expand(2 * n, -1, -1)
-        pt = scheduler.config.prediction_type
-        target = noise if pt == "epsilon" else scheduler.get_velocity(lat, noise, t)
+        target = diffusion_target(scheduler, lat, noise, t)
         regions = latent_regions(mask.to(acc.device), band_px=cfg.band_px)
         ref = reference_prediction(base, x, t, emb)
         with acc.autocast():
@@ -145,9 +150,11 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> dict:
         monitor.update(step + 1 - start, sc["dgr"])
         acc.log({k: v for k, v in sc.items() if k not in ("step", "kind")}, step=step + 1)
         if acc.is_main_process:
-            new = not csv_path.exists() or step == 0
-            with csv_path.open("w" if step == 0 else "a", newline="") as f:
-                wr = csv.DictWriter(f, fieldnames=list(sc)); (wr.writeheader() if new else None); wr.writerow(sc)
+            new = not csv_path.exists()
+            with csv_path.open("a", newline="") as f:
+                wr = csv.DictWriter(f, fieldnames=list(sc))
+                if new: wr.writeheader()
+                wr.writerow(sc)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             acc.wait_for_everyone()
             if acc.is_main_process: save_checkpoint(out / "checkpoints", step + 1, base, optimizer, lr_scheduler)

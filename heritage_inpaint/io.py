@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_io.ipynb #c003
 from __future__ import annotations
-import math, os, tempfile, warnings
+import os, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 

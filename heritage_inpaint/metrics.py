@@ -4,7 +4,6 @@
 
 # %% ../nbs/03_metrics.ipynb #c003
 from __future__ import annotations
-import math
 from functools import lru_cache
 
 import torch

@@ -5,11 +5,10 @@
 # %% ../nbs/07_report.ipynb #c003
 from __future__ import annotations
 import base64, dataclasses, html, json, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from .collage import make_collage

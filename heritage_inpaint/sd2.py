@@ -158,7 +158,7 @@ def load_lora(pipe, path, scale: float = 1.0):
         if not any(k.startswith("unet.") or k.startswith("lora_unet") for k in sd):
             raise InputError(f"{path}: contains LoRA weights but none for the UNet (keys like {next(iter(sd))!r})")
         try:
-            if "lora" in (pipe.unet.peft_config if getattr(pipe.unet, "peft_config", None) else {}): pipe.delete_adapters("lora")
+            if "lora" in (getattr(pipe.unet, "peft_config", None) or {}): pipe.delete_adapters("lora")
             pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="lora")
         except (RuntimeError, ValueError, KeyError) as e:
             raise InputError(f"{path}: LoRA does not fit this UNet (another architecture?): {str(e).splitlines()[0][:300]}") from None

@@ -4,11 +4,10 @@
 
 # %% ../nbs/11_sd2_lora.ipynb #c003
 from __future__ import annotations
-import json, math, os, random, shutil, warnings
-from dataclasses import asdict, dataclass, field
+import json, os, shutil, warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
@@ -18,10 +17,10 @@ from .masks import random_mask
 from .samples import sample_dir
 
 # %% auto #0
-__all__ = ['ATTENTION_PROJECTIONS', 'LoraTrainConfig', 'InpaintTrainData', 'encode_inpaint_batch', 'inpaint_diffusion_loss',
-           'sample_generators', 'noise_and_timesteps', 'TrainingDiverged', 'check_finite_loss',
-           'prepare_trainable_unet', 'trainable_state', 'save_checkpoint', 'load_latest_checkpoint',
-           'save_trained_weights', 'train_lora']
+__all__ = ['ATTENTION_PROJECTIONS', 'LoraTrainConfig', 'InpaintTrainData', 'encode_inpaint_batch', 'diffusion_target',
+           'inpaint_diffusion_loss', 'sample_generators', 'noise_and_timesteps', 'TrainingDiverged',
+           'check_finite_loss', 'prepare_trainable_unet', 'trainable_state', 'save_checkpoint',
+           'load_latest_checkpoint', 'save_trained_weights', 'train_lora']
 
 # %% ../nbs/11_sd2_lora.ipynb #c005
 ATTENTION_PROJECTIONS = ("to_q", "to_k", "to_v", "to_out.0")
@@ -103,28 +102,33 @@ def encode_inpaint_batch(vae, pixels: torch.Tensor, mask: torch.Tensor, generato
     return latents, masked_latents, F.interpolate(mask, size=latents.shape[-2:], mode="nearest")
 
 # %% ../nbs/11_sd2_lora.ipynb #c011
+def diffusion_target(scheduler, latents: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+    "What the UNet should predict: the noise (`epsilon`) or the velocity (`v_prediction`), per the scheduler config."
+    pt = scheduler.config.prediction_type
+    if pt == "epsilon": return noise
+    if pt == "v_prediction": return scheduler.get_velocity(latents, noise, timesteps)
+    raise InputError(f"scheduler prediction_type {pt!r} is not supported (epsilon or v_prediction)")
+
+# %% ../nbs/11_sd2_lora.ipynb #c012
 def inpaint_diffusion_loss(unet, scheduler, latents, masked_latents, mask_latent, text_emb, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
     "MSE between the UNet's prediction on `cat[noisy, mask, masked_latents]` and the noise (or velocity) target."
     noisy = scheduler.add_noise(latents, noise, timesteps)
     pred = unet(torch.cat([noisy, mask_latent, masked_latents], 1), timesteps, text_emb).sample
-    pt = scheduler.config.prediction_type
-    target = noise if pt == "epsilon" else scheduler.get_velocity(latents, noise, timesteps) if pt == "v_prediction" else None
-    if target is None: raise InputError(f"scheduler prediction_type {pt!r} is not supported (epsilon or v_prediction)")
-    return F.mse_loss(pred.float(), target.float())
+    return F.mse_loss(pred.float(), diffusion_target(scheduler, latents, noise, timesteps).float())
 
-# %% ../nbs/11_sd2_lora.ipynb #c013
+# %% ../nbs/11_sd2_lora.ipynb #c014
 def sample_generators(seed: int, micro_step: int, first: int, count: int) -> list[torch.Generator]:
     "One generator per global sample index `first … first+count−1` of `micro_step`."
     return [torch.Generator().manual_seed(hash((seed, micro_step, j)) % 2**63) for j in range(first, first + count)]
 
-# %% ../nbs/11_sd2_lora.ipynb #c014
+# %% ../nbs/11_sd2_lora.ipynb #c015
 def noise_and_timesteps(gens: list[torch.Generator], shape, num_train_timesteps: int, device, dtype):
     "Per-sample noise `[B,*shape]` and timesteps `[B]`, each drawn from its sample's generator."
     noise = torch.stack([torch.randn(shape, generator=g) for g in gens]).to(device, dtype)
     t = torch.stack([torch.randint(0, num_train_timesteps, (), generator=g) for g in gens]).to(device)
     return noise, t
 
-# %% ../nbs/11_sd2_lora.ipynb #c015
+# %% ../nbs/11_sd2_lora.ipynb #c016
 class TrainingDiverged(RuntimeError):
     "The loss became NaN or infinite."
 
@@ -135,7 +139,7 @@ def check_finite_loss(loss: torch.Tensor, step: int) -> torch.Tensor:
                                f"--mixed_precision bf16 instead of fp16, or resume from the last checkpoint.")
     return loss
 
-# %% ../nbs/11_sd2_lora.ipynb #c018
+# %% ../nbs/11_sd2_lora.ipynb #c019
 def prepare_trainable_unet(unet, cfg: LoraTrainConfig) -> list[torch.nn.Parameter]:
     "Freeze the UNet, then enable LoRA adapters or the attention projections; returns the trainable parameters."
     unet.requires_grad_(False)
@@ -151,12 +155,12 @@ def prepare_trainable_unet(unet, cfg: LoraTrainConfig) -> list[torch.nn.Paramete
     if not params: raise InputError(f"no UNet parameters match target_modules={cfg.target_modules}")
     return params
 
-# %% ../nbs/11_sd2_lora.ipynb #c020
+# %% ../nbs/11_sd2_lora.ipynb #c021
 def trainable_state(unet) -> dict[str, torch.Tensor]:
     "The trainable tensors of `unet`, by name, on CPU."
     return {n: p.detach().float().cpu().contiguous() for n, p in unet.named_parameters() if p.requires_grad}
 
-# %% ../nbs/11_sd2_lora.ipynb #c021
+# %% ../nbs/11_sd2_lora.ipynb #c022
 def save_checkpoint(ckpt_root: Path, step: int, unet, optimizer, lr_scheduler, keep: int = 2) -> Path:
     "Atomically write `ckpt_root/step_{step:07d}` (trainable tensors, optimizer, scheduler, step); keep the newest `keep`."
     final = ckpt_root / f"step_{step:07d}"
@@ -169,7 +173,7 @@ def save_checkpoint(ckpt_root: Path, step: int, unet, optimizer, lr_scheduler, k
     for old in sorted(ckpt_root.glob("step_*"))[:-keep]: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/11_sd2_lora.ipynb #c022
+# %% ../nbs/11_sd2_lora.ipynb #c023
 def load_latest_checkpoint(ckpt_root: Path, unet, optimizer, lr_scheduler) -> int:
     "Restore the newest readable checkpoint; a corrupt one is reported and the previous one used. Returns its step (0 if none)."
     for ck in sorted(ckpt_root.glob("step_*"), reverse=True):
@@ -189,7 +193,7 @@ def load_latest_checkpoint(ckpt_root: Path, unet, optimizer, lr_scheduler) -> in
         return step
     return 0
 
-# %% ../nbs/11_sd2_lora.ipynb #c024
+# %% ../nbs/11_sd2_lora.ipynb #c025
 def save_trained_weights(unet, cfg: LoraTrainConfig) -> Path:
     "Write `lora_unet.safetensors` (diffusers LoRA format) or `unet_partial_tuned.safetensors` into `cfg.out_dir`."
     out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
@@ -205,7 +209,7 @@ def save_trained_weights(unet, cfg: LoraTrainConfig) -> Path:
     save_file(trainable_state(unet), str(tmp)); os.replace(tmp, path)
     return path
 
-# %% ../nbs/11_sd2_lora.ipynb #c026
+# %% ../nbs/11_sd2_lora.ipynb #c027
 def train_lora(cfg: LoraTrainConfig, pipe=None) -> dict:
     "Fine-tune SD2-inpainting with LoRA or partial attention tuning; returns {'weights', 'losses', 'step'}."
     from accelerate import Accelerator

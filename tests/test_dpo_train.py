@@ -66,6 +66,15 @@ def test_dpo_training_resumes_on_the_same_curve(prefs, tmp_path):
     assert len((tmp_path / "b" / "metrics.csv").read_text().splitlines()) == 5
 
 
+def test_resume_after_a_crash_logs_each_step_once(prefs, tmp_path):
+    import csv, shutil
+    kw = dict(data_dir=str(prefs), out_dir=str(tmp_path), steps=3, lr=1e-3, beta=50.0, checkpoint_every=2)
+    train_region_dpo(DPOTrainConfig(**kw))
+    shutil.rmtree(tmp_path / "checkpoints" / "step_0000003")          # crash after step 3 was logged, before its checkpoint
+    train_region_dpo(DPOTrainConfig(resume=True, **kw))                # resumes from step 2
+    assert [int(r["step"]) for r in csv.DictReader((tmp_path / "metrics.csv").open())] == [1, 2, 3]
+
+
 def test_temporal_inconsistency_sees_flicker():
     g = torch.rand(1, 3, 16, 16).repeat(5, 1, 1, 1); m = torch.zeros(5, 1, 16, 16); m[..., 4:12, 4:12] = 1
     steady = g.clone(); steady[:, :, 4:12, 4:12] = 0.5

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from heritage_inpaint.io import (InputError, from_model_size, load_image, load_mask, model_size, pair_images_masks,
+from heritage_inpaint.io import (InputError, from_model_size, load_image, load_mask, pair_images_masks,
                                  save_image, to_model_size)
 
 

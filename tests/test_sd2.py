@@ -1,4 +1,3 @@
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ from safetensors.torch import load_file, save_file
 from heritage_inpaint.cli import main
 from heritage_inpaint.io import InputError, load_image, load_mask, save_image, save_mask
 from heritage_inpaint.masks import random_mask
-from heritage_inpaint.sd2 import SD2Inpainter, SD2Settings, build_sd2_pipeline, infer_folder, load_inpaint_pipeline, load_lora
+from heritage_inpaint.sd2 import SD2Inpainter, SD2Settings, build_sd2_pipeline, load_inpaint_pipeline, load_lora
 from heritage_inpaint import sd2_lora
 from heritage_inpaint.sd2_lora import LoraTrainConfig, TrainingDiverged, inpaint_diffusion_loss, train_lora
 
@@ -178,6 +177,7 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
     moved = max((w1[k] - torch.zeros_like(w1[k])).abs().max().item() for k in w1 if "lora_B" in k or "lora.up" in k)
     assert moved > 1e-4                                                         # training did change the adapter
     r3 = _torchrun(1, [*common, "--batch", "2", "--seed", "1", "--out", str(tmp_path / "other_seed")])
+    assert r3.returncode == 0, r3.stderr[-2000:]
     w3 = load_file(str(tmp_path / "other_seed" / "lora_unet.safetensors"))
     flat = lambda w: torch.cat([w[k].flatten() for k in sorted(w)])
     same, other = (flat(w1) - flat(w2)).norm().item(), (flat(w1) - flat(w3)).norm().item()
