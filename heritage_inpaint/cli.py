@@ -148,11 +148,69 @@ def _run_dpo(a) -> int:
     return 0
 
 # %% ../nbs/90_cli.ipynb #c011
+def _restorer_parsers(sub):
+    p = sub.add_parser("restore", help="one-step restoration (HYPIR-style) of an image file or folder")
+    _opt(p, "input", required=True, help="image file or folder (recursive)"); _opt(p, "output-dir", required=True)
+    _opt(p, "model", default=None, help="sd2_base (default), a local SD2.1-base pipeline folder, or the offline preset tiny")
+    _opt(p, "weights", default=None, help="restorer_lora.safetensors from train-restorer (its restorer_config.json is read too)")
+    _opt(p, "upscale", type=float, default=1.0); _opt(p, "tile", default="512", help="tile size in pixels, 'auto' (from free GPU memory) or 'none'")
+    _opt(p, "tile-stride", type=int, default=None, help="default: half the tile"); _opt(p, "prompt", default=None)
+    _opt(p, "timestep", type=int, default=None, help="default: the trained model's (200)")
+    _opt(p, "min-side", type=int, default=512, help="work at least at this shorter side, then resize back")
+    _opt(p, "no-color-fix", action="store_true"); _opt(p, "no-fuse", action="store_true", help="keep the LoRA unfused (slower)")
+    _opt(p, "seed", type=int, default=0, help="seeds the random-weight presets (inference itself is deterministic)")
+    _opt(p, "device", default=None); _opt(p, "dtype", default=None, choices=["fp32", "fp16", "bf16"], help="default: fp16 on GPU, fp32 on CPU")
+    q = sub.add_parser("train-restorer", help="train the one-step restorer's LoRA (HYPIR recipe; accelerate; resumable)")
+    _opt(q, "hq-dir", default=None, help="folder of high-quality images (recursive); default: embedded samples")
+    _opt(q, "out-dir", default="outputs/restorer"); _opt(q, "model", default="tiny"); _opt(q, "cache-dir", default=None)
+    _opt(q, "size", type=int, default=512); _opt(q, "batch", type=int, default=6); _opt(q, "accum", type=int, default=1)
+    _opt(q, "steps", type=int, default=1000); _opt(q, "lr-g", type=float, default=1e-5); _opt(q, "lr-d", type=float, default=1e-5)
+    _opt(q, "w-mse", type=float, default=1.0); _opt(q, "w-lpips", type=float, default=5.0); _opt(q, "w-gan", type=float, default=0.5)
+    _opt(q, "rank", type=int, default=256); _opt(q, "timestep", type=int, default=200); _opt(q, "prompt", default="")
+    _opt(q, "ema-decay", type=float, default=0.999); _opt(q, "mixed-precision", default="no", choices=["no", "fp16", "bf16"])
+    _opt(q, "no-gradient-checkpointing", action="store_true"); _opt(q, "pool-size", type=int, default=256)
+    _opt(q, "d-backbone", default="vgg", choices=["vgg", "convnext"]); _opt(q, "d-weights", default=None)
+    _opt(q, "checkpoint-every", type=int, default=500); _opt(q, "image-every", type=int, default=100)
+    _opt(q, "resume", action="store_true"); _opt(q, "seed", type=int, default=0)
+
+def _run_restorer(a) -> int:
+    import json, torch
+    from pathlib import Path
+    if a.command == "train-restorer":
+        from heritage_inpaint.restorer_train import RestorerTrainConfig, train_restorer
+        res = train_restorer(RestorerTrainConfig(
+            hq_dir=a.hq_dir, out_dir=a.out_dir, model=a.model, cache_dir=a.cache_dir, size=a.size, batch=a.batch, accum=a.accum,
+            steps=a.steps, lr_g=a.lr_g, lr_d=a.lr_d, w_mse=a.w_mse, w_lpips=a.w_lpips, w_gan=a.w_gan, rank=a.rank,
+            timestep=a.timestep, prompt=a.prompt, ema_decay=a.ema_decay, mixed_precision=a.mixed_precision,
+            gradient_checkpointing=not a.no_gradient_checkpointing, pool_size=a.pool_size, d_backbone=a.d_backbone,
+            d_weights=a.d_weights, checkpoint_every=a.checkpoint_every, image_every=a.image_every, resume=a.resume, seed=a.seed))
+        if res["weights"] is not None:
+            last = res["history"][-1]["loss_g"] if res["history"] else float("nan")
+            print(f"wrote {res['weights']} (final generator loss {last:.4f}, skipped steps {res['skipped']})")
+        return 0
+    from heritage_inpaint.restorer import RestorerConfig, fuse_lora, load_restorer, restore_path
+    saved = {}
+    if a.weights:
+        cfg_file = Path(a.weights).parent / "restorer_config.json"
+        if cfg_file.is_file(): saved = json.loads(cfg_file.read_text())
+    cfg = RestorerConfig(model=a.model or saved.get("model", "sd2_base"), rank=0, timestep=a.timestep or saved.get("timestep", 200),
+                         prompt=a.prompt if a.prompt is not None else saved.get("prompt", ""), seed=a.seed)
+    device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[a.dtype or ("fp16" if device.startswith("cuda") else "fp32")]
+    restorer = load_restorer(cfg, device=device, dtype=dtype, lora_weights=a.weights)
+    if not a.no_fuse: fuse_lora(restorer)
+    tile = None if a.tile.lower() == "none" else ("auto" if a.tile.lower() == "auto" else int(a.tile))
+    for p in restore_path(restorer, a.input, a.output_dir, upscale=a.upscale, tile=tile, tile_stride=a.tile_stride,
+                          color_fix=not a.no_color_fix, min_side=a.min_side):
+        print(f"wrote {p}")
+    return 0
+
+# %% ../nbs/90_cli.ipynb #c012
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `heritage-inpaint`."
     parser = argparse.ArgumentParser(prog="heritage-inpaint", description="Jupyter-first inpainting and restoration toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
-    _report_parser(sub); _infer_parser(sub); _train_lora_parser(sub); _dpo_parsers(sub)
+    _report_parser(sub); _infer_parser(sub); _train_lora_parser(sub); _dpo_parsers(sub); _restorer_parsers(sub)
     fa = sub.add_parser("fetch-assets", help="obtain the offline assets (LPIPS weights, calibration pairs, CLIP vocabulary) into the cache")
     fa.add_argument("--force", action="store_true", help="fetch and convert again even if present")
     a = parser.parse_args(argv)
@@ -161,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.command == "infer": return _run_infer(a)
         if a.command == "train-lora": return _run_train_lora(a)
         if a.command in ("make-prefs", "train-dpo"): return _run_dpo(a)
+        if a.command in ("restore", "train-restorer"): return _run_restorer(a)
         if a.command == "fetch-assets":
             from heritage_inpaint.assets import fetch_assets
             fetch_assets(force=a.force)

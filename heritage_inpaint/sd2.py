@@ -17,8 +17,9 @@ from .assets import clip_bpe_path
 
 # %% auto #0
 __all__ = ['SD2_PRESETS', 'DEFAULT_SD2_MODEL', 'SCHEDULERS', 'write_sd2_tokenizer_files', 'sd2_tokenizer', 'SD2Preset',
-           'build_sd2_pipeline', 'set_scheduler', 'load_inpaint_pipeline', 'optimize_pipeline', 'load_lora',
-           'SD2Settings', 'SD2Inpainter', 'inpaint_rows', 'infer_file', 'infer_folder']
+           'build_sd2_pipeline', 'set_scheduler', 'from_pretrained_offline_first', 'load_inpaint_pipeline',
+           'optimize_pipeline', 'load_lora', 'SD2Settings', 'SD2Inpainter', 'inpaint_rows', 'infer_file',
+           'infer_folder']
 
 # %% ../nbs/10_sd2.ipynb #c006
 def write_sd2_tokenizer_files(dest) -> Path:
@@ -109,6 +110,24 @@ def set_scheduler(pipe, name: str | None):
 def _auto_device(device: str | None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
+def from_pretrained_offline_first(pipeline_cls, model: str, hint: str, **kw):
+    "`pipeline_cls.from_pretrained` from a local folder, or a hub id looked up in the cache first; one clear error otherwise."
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "model_index.json").exists():
+            raise InputError(f"{path}: not a diffusers pipeline folder (no model_index.json); save one with pipe.save_pretrained()")
+        try: return pipeline_cls.from_pretrained(str(path), **kw)
+        except Exception as e:   # corrupt or truncated weight files, wrong pipeline type
+            raise InputError(f"{path}: weights could not be read ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    errors = []
+    for local_only in (True, False):
+        try: return pipeline_cls.from_pretrained(model, local_files_only=local_only, **kw)
+        except Exception as e:     # hub errors come in many types (OSError, HTTP, connection); all mean "not available"
+            errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
+    cache = kw.get("cache_dir") or os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
+    raise InputError(f"model {model!r}: not found in the local cache ({cache}) and could not be downloaded "
+                     f"({errors[-1]}). {hint}")
+
 def load_inpaint_pipeline(model: str = DEFAULT_SD2_MODEL, cache_dir: str | None = None, dtype: torch.dtype | None = None,
                           device: str | None = None, scheduler: str | None = None, seed: int = 0):
     "Load an SD2-inpainting pipeline: preset name ('tiny', 'full'), local directory or hub id (cache first)."
@@ -116,24 +135,10 @@ def load_inpaint_pipeline(model: str = DEFAULT_SD2_MODEL, cache_dir: str | None 
     dtype = dtype or (torch.float16 if device.startswith("cuda") else torch.float32)
     if model in SD2_PRESETS: return set_scheduler(build_sd2_pipeline(model, seed=seed, dtype=dtype, device=device), scheduler)
     from diffusers import StableDiffusionInpaintPipeline
-    kw = dict(dtype=dtype, cache_dir=cache_dir, safety_checker=None, requires_safety_checker=False)
-    path = Path(model).expanduser()
-    if path.exists():
-        if not (path / "model_index.json").exists():
-            raise InputError(f"{path}: not a diffusers pipeline folder (no model_index.json); save one with pipe.save_pretrained()")
-        pipe = StableDiffusionInpaintPipeline.from_pretrained(str(path), **kw)
-    else:
-        errors = []
-        for local_only in (True, False):
-            try:
-                pipe = StableDiffusionInpaintPipeline.from_pretrained(model, local_files_only=local_only, **kw); break
-            except Exception as e:     # hub errors come in many types (OSError, HTTP, connection); all mean "not available"
-                errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
-        else:
-            cache = cache_dir or os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
-            raise InputError(f"model {model!r}: not found in the local cache ({cache}) and could not be downloaded "
-                             f"({errors[-1]}). Copy a saved pipeline folder to this machine and pass its path "
-                             f"(--model /path/to/stable-diffusion-2-inpainting), or use --model tiny for the offline preset.")
+    pipe = from_pretrained_offline_first(
+        StableDiffusionInpaintPipeline, model, "Copy a saved pipeline folder to this machine and pass its path "
+        "(--model /path/to/stable-diffusion-2-inpainting), or use --model tiny for the offline preset.",
+        dtype=dtype, cache_dir=cache_dir, safety_checker=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     return set_scheduler(pipe.to(device), scheduler)
 

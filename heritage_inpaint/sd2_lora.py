@@ -161,26 +161,29 @@ def trainable_state(unet) -> dict[str, torch.Tensor]:
     return {n: p.detach().float().cpu().contiguous() for n, p in unet.named_parameters() if p.requires_grad}
 
 # %% ../nbs/11_sd2_lora.ipynb #c022
-def save_checkpoint(ckpt_root: Path, step: int, unet, optimizer, lr_scheduler, keep: int = 2) -> Path:
-    "Atomically write `ckpt_root/step_{step:07d}` (trainable tensors, optimizer, scheduler, step); keep the newest `keep`."
+def save_checkpoint(ckpt_root: Path, step: int, unet, optimizer, lr_scheduler, keep: int = 2, extra: dict | None = None) -> Path:
+    "Atomically write `ckpt_root/step_{step:07d}` (trainable tensors, optimizer, scheduler, step, `extra` objects' state dicts); keep the newest `keep`."
     final = ckpt_root / f"step_{step:07d}"
     tmp = ckpt_root / f".tmp_step_{step:07d}"
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     save_file(trainable_state(unet), str(tmp / "trainable.safetensors"))
     torch.save({"optimizer": optimizer.state_dict(), "lr_scheduler": lr_scheduler.state_dict()}, tmp / "optimizer.pt")
+    if extra: torch.save({k: v.state_dict() for k, v in extra.items()}, tmp / "extra.pt")
     (tmp / "meta.json").write_text(json.dumps({"step": step}))
     shutil.rmtree(final, ignore_errors=True); os.replace(tmp, final)
     for old in sorted(ckpt_root.glob("step_*"))[:-keep]: shutil.rmtree(old, ignore_errors=True)
     return final
 
 # %% ../nbs/11_sd2_lora.ipynb #c023
-def load_latest_checkpoint(ckpt_root: Path, unet, optimizer, lr_scheduler) -> int:
-    "Restore the newest readable checkpoint; a corrupt one is reported and the previous one used. Returns its step (0 if none)."
+def load_latest_checkpoint(ckpt_root: Path, unet, optimizer, lr_scheduler, extra: dict | None = None) -> int:
+    "Restore the newest readable checkpoint (and `extra` objects' states); a corrupt one is reported and the previous one used. Returns its step (0 if none)."
     for ck in sorted(ckpt_root.glob("step_*"), reverse=True):
         try:
             sd = load_file(str(ck / "trainable.safetensors"))
             opt = torch.load(ck / "optimizer.pt", map_location="cpu", weights_only=True)
             step = json.loads((ck / "meta.json").read_text())["step"]
+            ext = torch.load(ck / "extra.pt", map_location="cpu", weights_only=True) if extra else {}
+            if extra and set(ext) != set(extra): raise KeyError(f"extra states {sorted(ext)} != {sorted(extra)}")
         except Exception as e:
             warnings.warn(f"{ck}: checkpoint unreadable ({type(e).__name__}: {e}); trying the previous one", stacklevel=2)
             continue
@@ -190,6 +193,7 @@ def load_latest_checkpoint(ckpt_root: Path, unet, optimizer, lr_scheduler) -> in
         with torch.no_grad():
             for k, v in sd.items(): params[k].copy_(v)
         optimizer.load_state_dict(opt["optimizer"]); lr_scheduler.load_state_dict(opt["lr_scheduler"])
+        for k, obj in (extra or {}).items(): obj.load_state_dict(ext[k])
         return step
     return 0
 
