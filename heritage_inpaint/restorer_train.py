@@ -126,11 +126,11 @@ def generator_losses(restorer: OneStepRestorer, unet, disc, lpips_net, lq: torch
 def save_restorer_lora(unet, path: Path) -> Path:
     "Write the UNet's LoRA in diffusers' format (`unet.`-prefixed keys) to `path`, atomically."
     from diffusers import StableDiffusionPipeline
-    from diffusers.utils import convert_state_dict_to_diffusers
     from peft.utils import get_peft_model_state_dict
     tmp_name = f".{path.name}.tmp"
-    StableDiffusionPipeline.save_lora_weights(str(path.parent), unet_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(unet)),
-                                              weight_name=tmp_name)
+    # peft key names (lora_A/lora_B) for every layer: diffusers' old-format conversion only renames attention
+    # layers, and a file mixing both formats loses its attention LoRA on loading
+    StableDiffusionPipeline.save_lora_weights(str(path.parent), unet_lora_layers=get_peft_model_state_dict(unet), weight_name=tmp_name)
     (path.parent / tmp_name).replace(path)
     return path
 
