@@ -158,6 +158,8 @@ def _restorer_parsers(sub):
     _opt(p, "timestep", type=int, default=None, help="default: the trained model's (200)")
     _opt(p, "min-side", type=int, default=512, help="work at least at this shorter side, then resize back")
     _opt(p, "no-color-fix", action="store_true"); _opt(p, "no-fuse", action="store_true", help="keep the LoRA unfused (slower)")
+    _opt(p, "compile", action="store_true", help="GPU: compile UNet and VAE (about 100 s per new image size; for many same-size images)")
+    _opt(p, "tiles-per-call", type=int, default=1, help="tiles per network call (faster on a GPU, more memory)")
     _opt(p, "seed", type=int, default=0, help="seeds the random-weight presets (inference itself is deterministic)")
     _opt(p, "device", default=None); _opt(p, "dtype", default=None, choices=["fp32", "fp16", "bf16"], help="default: fp16 on GPU, fp32 on CPU")
     q = sub.add_parser("train-restorer", help="train the one-step restorer's LoRA (HYPIR recipe; accelerate; resumable)")
@@ -188,7 +190,7 @@ def _run_restorer(a) -> int:
             last = res["history"][-1]["loss_g"] if res["history"] else float("nan")
             print(f"wrote {res['weights']} (final generator loss {last:.4f}, skipped steps {res['skipped']})")
         return 0
-    from heritage_inpaint.restorer import RestorerConfig, fuse_lora, load_restorer, restore_path
+    from heritage_inpaint.restorer import RestorerConfig, load_restorer, optimize_restorer, restore_path
     saved = {}
     if a.weights:
         cfg_file = Path(a.weights).parent / "restorer_config.json"
@@ -198,10 +200,10 @@ def _run_restorer(a) -> int:
     device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[a.dtype or ("fp16" if device.startswith("cuda") else "fp32")]
     restorer = load_restorer(cfg, device=device, dtype=dtype, lora_weights=a.weights)
-    if not a.no_fuse: fuse_lora(restorer)
+    if not a.no_fuse: optimize_restorer(restorer, compile=a.compile)
     tile = None if a.tile.lower() == "none" else ("auto" if a.tile.lower() == "auto" else int(a.tile))
     for p in restore_path(restorer, a.input, a.output_dir, upscale=a.upscale, tile=tile, tile_stride=a.tile_stride,
-                          color_fix=not a.no_color_fix, min_side=a.min_side):
+                          color_fix=not a.no_color_fix, min_side=a.min_side, tiles_per_call=a.tiles_per_call):
         print(f"wrote {p}")
     return 0
 
