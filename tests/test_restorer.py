@@ -158,30 +158,23 @@ def test_corrupt_last_checkpoint_falls_back(trained, tmp_path):
     assert [h["step"] for h in res["history"]] == [4, 5, 6]
 
 
-def _torchrun(nproc, args, timeout=600):
-    import socket, subprocess, sys
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    torchrun = Path(sys.executable).parent / "torchrun"
-    return subprocess.run([str(torchrun), "--nproc_per_node", str(nproc), "--master_port", str(port), *args],
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.slow
-def test_restorer_two_processes_equal_one_process(tmp_path):
+def test_restorer_two_processes_equal_one_process(tmp_path, torchrun):
     "Issue 9 on CPUs: 2 processes x batch 1 == 1 process x batch 2 (pool off); one writer; resume with another process count."
     from safetensors.torch import load_file
     common = ["-m", "heritage_inpaint", "train-restorer", "--size", "64", "--steps", "3", "--rank", "4", "--lr-g", "1e-3",
               "--lr-d", "1e-3", "--pool-size", "0", "--checkpoint-every", "2"]
-    r2 = _torchrun(2, [*common, "--batch", "1", "--out-dir", str(tmp_path / "two")])
-    r1 = _torchrun(1, [*common, "--batch", "2", "--out-dir", str(tmp_path / "one")])
-    r3 = _torchrun(1, [*common, "--batch", "2", "--seed", "1", "--out-dir", str(tmp_path / "other")])
+    r2 = torchrun(2, [*common, "--batch", "1", "--out-dir", str(tmp_path / "two")])
+    r1 = torchrun(1, [*common, "--batch", "2", "--out-dir", str(tmp_path / "one")])
+    r3 = torchrun(1, [*common, "--batch", "2", "--seed", "1", "--out-dir", str(tmp_path / "other")])
     assert r1.returncode == 0 and r2.returncode == 0 and r3.returncode == 0, (r1.stderr[-2000:], r2.stderr[-2000:], r3.stderr[-2000:])
     assert r2.stdout.count("wrote ") == 1
     w = {k: load_file(str(tmp_path / k / "restorer_lora.safetensors")) for k in ("one", "two", "other")}
     flat = lambda d: torch.cat([d[k].flatten() for k in sorted(d)])
     same, other = (flat(w["one"]) - flat(w["two"])).norm().item(), (flat(w["one"]) - flat(w["other"])).norm().item()
     assert same < 0.05 * other, (same, other)
-    r = _torchrun(1, [*common[:-2], "--checkpoint-every", "2", "--steps", "4", "--batch", "2", "--out-dir", str(tmp_path / "two"), "--resume"])
+    r = torchrun(1, [*common[:-2], "--checkpoint-every", "2", "--steps", "4", "--batch", "2", "--out-dir", str(tmp_path / "two"), "--resume"])
     assert r.returncode == 0, r.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").iterdir())[-1] == "step_0000004"

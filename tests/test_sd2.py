@@ -157,26 +157,17 @@ def test_report_compares_classical_and_sd2(tmp_path):
     assert list(res.means.method) == ["telea", "sd2"] and (tmp_path / "results" / "sd2").is_dir()
 
 
-def _torchrun(nproc, args, timeout=300):
-    import socket, subprocess, sys
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    torchrun = Path(sys.executable).parent / "torchrun"
-    return subprocess.run([str(torchrun), "--nproc_per_node", str(nproc), "--master_port", str(port), *args],
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
+def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path, torchrun):
     common = ["-m", "heritage_inpaint", "train-lora", "--model", "tiny", "--size", "64", "--steps", "3", "--accum", "1",
               "--lr", "1e-3", "--rank", "4", "--checkpoint_every", "2"]
-    r2 = _torchrun(2, [*common, "--batch", "1", "--out", str(tmp_path / "two")])
-    r1 = _torchrun(1, [*common, "--batch", "2", "--out", str(tmp_path / "one")])
+    r2 = torchrun(2, [*common, "--batch", "1", "--out", str(tmp_path / "two")])
+    r1 = torchrun(1, [*common, "--batch", "2", "--out", str(tmp_path / "one")])
     assert r1.returncode == 0 and r2.returncode == 0, (r1.stderr[-2000:], r2.stderr[-2000:])
     w1, w2 = load_file(str(tmp_path / "one" / "lora_unet.safetensors")), load_file(str(tmp_path / "two" / "lora_unet.safetensors"))
     assert w1.keys() == w2.keys()
     moved = max((w1[k] - torch.zeros_like(w1[k])).abs().max().item() for k in w1 if "lora_B" in k or "lora.up" in k)
     assert moved > 1e-4                                                         # training did change the adapter
-    r3 = _torchrun(1, [*common, "--batch", "2", "--seed", "1", "--out", str(tmp_path / "other_seed")])
+    r3 = torchrun(1, [*common, "--batch", "2", "--seed", "1", "--out", str(tmp_path / "other_seed")])
     assert r3.returncode == 0, r3.stderr[-2000:]
     w3 = load_file(str(tmp_path / "other_seed" / "lora_unet.safetensors"))
     flat = lambda w: torch.cat([w[k].flatten() for k in sorted(w)])
@@ -185,21 +176,16 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
     # 1×2 vs 2×1 processes must be far closer than two runs with different seeds.
     assert same < 0.02 * other, (same, other)
     # resume the 2-process run with 1 process: it continues from step 2 (the last checkpoint kept is step 3 -> rerun to 4)
-    r = _torchrun(1, [*common[:-2], "--checkpoint_every", "2", "--steps", "4", "--batch", "2", "--out", str(tmp_path / "two"), "--resume"])
+    r = torchrun(1, [*common[:-2], "--checkpoint_every", "2", "--steps", "4", "--batch", "2", "--out", str(tmp_path / "two"), "--resume"])
     assert r.returncode == 0, r.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").iterdir())[-1] == "step_0000004"
 
 
-def test_lora_trainer_runs_as_two_processes(tmp_path):
+def test_lora_trainer_runs_as_two_processes(tmp_path, torchrun):
     "torchrun with 2 CPU processes (gloo): one process group, one writer, loss averaged over processes."
-    import socket, subprocess, sys
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    torchrun = Path(sys.executable).parent / "torchrun"
     args = ["-m", "heritage_inpaint", "train-lora", "--model", "tiny", "--size", "64", "--steps", "2", "--accum", "1",
             "--checkpoint_every", "2"]
-    r = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(port), *args, "--out", str(tmp_path / "mp")],
-                       capture_output=True, text=True, timeout=300)
+    r = torchrun(2, [*args, "--out", str(tmp_path / "mp")], timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count("wrote ") == 1 and (tmp_path / "mp" / "lora_unet.safetensors").exists()
     assert [p.name for p in (tmp_path / "mp" / "checkpoints").iterdir()] == ["step_0000002"]
