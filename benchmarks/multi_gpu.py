@@ -3,8 +3,9 @@
 Launch once per GPU count, e.g.  torchrun --nproc_per_node 2 benchmarks/multi_gpu.py --out results_2.json
 - lora: one SD2 LoRA step (rank 16 on attention, bf16 autocast, VAE encode included), 512², batch 4 per GPU;
 - dpo: one Region-Reg-DPO step (adapter-disabled reference, bf16, gradient checkpointing), 512², an 8-frame clip per GPU.
+- restorer: one one-step-restorer step (SD2.1-base sizes, LoRA r256, bf16, gradient checkpointing, MSE + LPIPS-VGG +
+  hinge GAN, then the discriminator step), 512², batch 6 per GPU (HYPIR's setting).
 Throughput counts the global batch (per-GPU batch × GPUs); memory is the peak on each GPU.
-The one-step restorer (issue 7) does not exist yet and is not measured.
 """
 import argparse, json, os, statistics, time, traceback
 from pathlib import Path
@@ -76,12 +77,42 @@ def bench_dpo(acc, frames=8):
     return dict(frames_per_clip=n, clips_per_gpu=1, step_s=s, global_clips_per_s=acc.num_processes / s, peak_mem_gib_per_gpu=mem)
 
 
+def bench_restorer(acc, batch=6):
+    from heritage_inpaint.discriminator import MultiLevelDiscriminator, hinge_d_loss
+    from heritage_inpaint.lpips import LPIPS
+    from heritage_inpaint.restorer import load_restorer
+    from heritage_inpaint.restorer_train import RestorerTrainConfig, generator_losses
+    cfg = RestorerTrainConfig(model="sd2_base_random", batch=batch)
+    r = load_restorer(cfg.restorer_config(), device=str(acc.device))
+    r.vae.to(dtype=torch.bfloat16); r.text_encoder.to(dtype=torch.bfloat16)
+    r.unet.enable_gradient_checkpointing(); r.vae.enable_gradient_checkpointing()
+    params = [p for n, p in r.unet.named_parameters() if "lora_" in n]
+    disc, lp = MultiLevelDiscriminator().to(acc.device), LPIPS("vgg").to(acc.device)
+    opt_g, opt_d = torch.optim.Adam(params, 1e-5), torch.optim.Adam(disc.trainable_parameters(), 1e-5)
+    unet, disc_w, opt_g, opt_d = acc.prepare(r.unet, disc, opt_g, opt_d)
+    emb = r.text_embedding("", batch=batch)
+    lq, hq = torch.rand(batch, 3, 512, 512, device=acc.device), torch.rand(batch, 3, 512, 512, device=acc.device)
+    unet.train()
+    def step():
+        disc.heads.requires_grad_(False)
+        with torch.autocast("cuda", dtype=torch.bfloat16): x, loss, _ = generator_losses(r, unet, disc, lp, lq, hq, emb, cfg)
+        disc.heads.requires_grad_(True)
+        acc.backward(loss); opt_g.step(); opt_g.zero_grad(set_to_none=True)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            d = disc_w(torch.cat([hq, x.detach()])); ld = hinge_d_loss([o[:batch] for o in d], [o[batch:] for o in d])
+        acc.backward(ld); opt_d.step(); opt_d.zero_grad(set_to_none=True)
+    s, mem = timed(acc, step)
+    del r, unet, disc_w, opt_g, opt_d; torch.cuda.empty_cache()
+    return dict(per_gpu_batch=batch, step_s=s, global_images_per_s=batch * acc.num_processes / s, peak_mem_gib_per_gpu=mem)
+
+
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument("--out", required=True); a = ap.parse_args()
     acc = Accelerator()
-    res = dict(gpus=acc.num_processes, device=torch.cuda.get_device_name(), torch=torch.__version__,
-               restorer="not measured: the one-step restorer trainer (issue 7) does not exist yet")
-    for name, fn in (("lora", bench_lora), ("dpo", bench_dpo)):
+    ap_parts = os.environ.get("BENCH_PARTS", "lora,dpo,restorer").split(",")
+    res = dict(gpus=acc.num_processes, device=torch.cuda.get_device_name(), torch=torch.__version__)
+    for name, fn in (("lora", bench_lora), ("dpo", bench_dpo), ("restorer", bench_restorer)):
+        if name not in ap_parts: continue
         try: res[name] = fn(acc)
         except Exception: res[name] = dict(error=traceback.format_exc()[-1500:])
         if acc.is_main_process:
