@@ -75,8 +75,9 @@ class HQCrops:
     def sample(self, g: torch.Generator) -> torch.Tensor:
         i = int(torch.randint(len(self.paths), (), generator=g))
         if i not in self._cache:
-            img = load_image(self.paths[i]); h, w = img.shape[-2:]; s = max(self.size / min(h, w), 1.0) if min(h, w) < self.size else 1.0
-            self._cache[i] = resize_image(img, (max(self.size, round(h * s)), max(self.size, round(w * s))))
+            img = load_image(self.paths[i]); h, w = img.shape[-2:]
+            s = self.size / min(h, w)                      # only images smaller than a crop are resized (up)
+            self._cache[i] = img if s <= 1 else resize_image(img, (max(self.size, round(h * s)), max(self.size, round(w * s))))
         img = self._cache[i]
         y = int(torch.randint(img.shape[-2] - self.size + 1, (), generator=g)); x = int(torch.randint(img.shape[-1] - self.size + 1, (), generator=g))
         crop = img[:, y:y + self.size, x:x + self.size]
