@@ -25,7 +25,7 @@ def _report_parser(sub):
     _opt(p, "mask-mode", default="black", choices=["black", "white"], help="black = fill (default) or white = fill")
     _opt(p, "mask-kind", default="medium", choices=["thin", "medium", "thick", "box"], help="family of generated masks")
     _opt(p, "mask-seed", type=int, default=0, help="seed of generated mask i is mask_seed + i")
-    _opt(p, "methods", default="telea,ns,patchmatch", help="comma-separated registered methods")
+    _opt(p, "methods", default="telea,ns,patchmatch,patch", help="comma-separated registered methods")
     _opt(p, "out-dir", default="outputs/report", help="output folder")
     _opt(p, "rows", type=int, default=1, help="results per method and image")
     _opt(p, "seed", type=int, default=1234, help=">0: row i uses seed+i; 0: random seeds")

@@ -47,7 +47,7 @@ def register_inpainter(name: str):
         return factory
     return deco
 
-LAZY_INPAINTERS = {"sd2": "heritage_inpaint.sd2"}   # registered when their module is imported (heavy dependencies)
+LAZY_INPAINTERS = {"sd2": "heritage_inpaint.sd2", "patch": "heritage_inpaint.patch_train"}   # registered on import (heavy dependencies)
 
 def get_inpainter(name: str, **kwargs) -> Inpainter:
     "Build the registered inpainter `name` with `kwargs` (importing its module first for lazily registered ones)."

@@ -30,7 +30,7 @@ class ReportConfig:
     mask_mode: str = "black"            # file convention of mask_dir: black = fill or white = fill
     mask_kind: str = "medium"           # family of generated masks: thin | medium | thick | box
     mask_seed: int = 0                  # generated mask i uses seed mask_seed + i
-    methods: tuple[str, ...] = ("telea", "ns", "patchmatch")
+    methods: tuple[str, ...] = ("telea", "ns", "patchmatch", "patch")
     out_dir: str = "outputs/report"
     rows: int = 1                       # results per method and image (one collage row each)
     seed: int | None = 1234             # > 0: row i uses seed + i; 0/None: random seeds (recorded)
