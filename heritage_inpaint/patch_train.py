@@ -229,7 +229,9 @@ def train_patch(cfg: PatchTrainConfig) -> dict:
 
 # %% ../nbs/41_patch_train.ipynb #c019
 def default_patch_weights() -> Path:
-    return Path(__file__).parent / "data" / "weights" / "patch_net.safetensors"
+    "The shipped checkpoint inside the installed package."
+    import heritage_inpaint
+    return Path(heritage_inpaint.__file__).parent / "data" / "weights" / "patch_net.safetensors"
 
 class PatchInpainter:
     "The trained patch network as a spine inpainter (deterministic; `seed` is ignored)."
