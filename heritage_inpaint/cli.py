@@ -208,11 +208,95 @@ def _run_restorer(a) -> int:
     return 0
 
 # %% ../nbs/90_cli.ipynb #c012
+def _bool(v: str) -> bool:
+    "Seed 003 spells booleans `True`/`False`; accept 1/0/yes/no too."
+    if str(v).lower() in ("1", "true", "yes", "on"): return True
+    if str(v).lower() in ("0", "false", "no", "off"): return False
+    raise argparse.ArgumentTypeError(f"{v!r} is not a boolean")
+
+def _lightmap_parsers(sub):
+    s = sub.add_parser("lightmap-scene", help="render a time-of-day day (Mitsuba 3 + pvlib): tod_00.png … tod_23.png + meta.json")
+    _opt(s, "out-dir", required=True); _opt(s, "width", type=int, default=320); _opt(s, "height", type=int, default=180)
+    _opt(s, "spp", type=int, default=64); _opt(s, "seed", type=int, default=0); _opt(s, "date", default="2026-09-23")
+    p = sub.add_parser("lightmap-train", help="train the lightmap encoder (seed 003's flags; accelerate; resumable)")
+    _opt(p, "data-dir", default=None, help="day folder with tod_00.png … tod_23.png (default: the embedded 320×180 day)")
+    _opt(p, "out-dir", default="runs/lightmap"); _opt(p, "epochs", type=int, default=20); _opt(p, "batch-size", type=int, default=8192)
+    _opt(p, "hidden", type=int, default=64); _opt(p, "layers", type=int, default=6); _opt(p, "time-harmonics", type=int, default=4)
+    _opt(p, "xy-harmonics", type=int, default=4); _opt(p, "xy-include-input", type=_bool, nargs="?", const=True, default=True)
+    _opt(p, "lr", type=float, default=5e-4); _opt(p, "samples-per-epoch", type=int, default=200_000)
+    _opt(p, "residual-mode", type=_bool, nargs="?", const=True, default=True); _opt(p, "baseline-time", type=float, default=12.0)
+    _opt(p, "val-hours", default="3,8,15,20"); _opt(p, "val-downsample", type=int, default=2); _opt(p, "val-every", type=int, default=1)
+    _opt(p, "patch-size", type=int, default=0); _opt(p, "loss-ssim-w", type=float, default=0.2); _opt(p, "loss-lpips-w", type=float, default=0.0)
+    _opt(p, "lpips-freq", type=int, default=0); _opt(p, "use-baseline-encoder", type=_bool, nargs="?", const=True, default=False)
+    _opt(p, "be-channels", type=int, default=32); _opt(p, "be-downsample", type=int, default=1)
+    _opt(p, "film", type=_bool, nargs="?", const=True, default=False); _opt(p, "hash-grid", type=_bool, nargs="?", const=True, default=False)
+    _opt(p, "amp", type=_bool, nargs="?", const=True, default=False); _opt(p, "resume", action="store_true"); _opt(p, "seed", type=int, default=0)
+    _opt(p, "num-workers", type=int, default=0, help="accepted for seed 003's command lines; frames live on the device, no loader workers")
+    r = sub.add_parser("lightmap-render", help="render frames of a trained lightmap model (one time, or a range of hours + GIF)")
+    _opt(r, "ckpt", default=None, help="best.safetensors (or its run folder); default: the shipped model")
+    r.add_argument("--baseline", "--baseline-path", "--baseline_path", dest="baseline", default=None,
+                   help="the baseline frame (tod_12.png); default: the shipped model's own, or the embedded day's with --ckpt")
+    _opt(r, "time", default=None, help="hours, e.g. 18.5 (wraps modulo 24)"); _opt(r, "out", default=None, help="output image for --time")
+    _opt(r, "hours", default=None, help="e.g. 0-23 or 6,12,18.5"); _opt(r, "output-dir", default=None)
+    _opt(r, "start-hour", type=int, default=None); _opt(r, "end-hour", type=int, default=None)
+    _opt(r, "width", type=int, default=None); _opt(r, "height", type=int, default=None)
+    _opt(r, "gif", default=None, help="GIF path for --hours (default: <output-dir>/day.gif)"); _opt(r, "device", default=None)
+
+def _run_lightmap(a) -> int:
+    import torch
+    from pathlib import Path
+    if a.command == "lightmap-scene":
+        from heritage_inpaint.lightmap_scene import DaySceneConfig, render_day
+        out = render_day(DaySceneConfig(width=a.width, height=a.height, spp=a.spp, seed=a.seed, date=a.date), a.out_dir)
+        print(f"wrote {out} (tod_00.png … tod_23.png, meta.json)")
+        return 0
+    from heritage_inpaint.lightmap_model import LightmapConfig, load_lightmap, parse_hours, parse_time
+    if a.command == "lightmap-train":
+        from heritage_inpaint.lightmap_train import LightmapTrainConfig, train_lightmap
+        model = LightmapConfig(hidden=a.hidden, layers=a.layers, time_harmonics=a.time_harmonics, xy_harmonics=a.xy_harmonics,
+                               xy_include_input=a.xy_include_input, residual_mode=a.residual_mode, baseline_time=a.baseline_time,
+                               use_baseline_encoder=a.use_baseline_encoder, be_channels=a.be_channels, be_downsample=a.be_downsample,
+                               film=a.film, hash_grid=a.hash_grid)
+        r = train_lightmap(LightmapTrainConfig(
+            data_dir=a.data_dir, out_dir=a.out_dir, model=model, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+            samples_per_epoch=a.samples_per_epoch, val_hours=tuple(int(h) for h in parse_hours(a.val_hours)), val_downsample=a.val_downsample,
+            val_every=a.val_every, patch_size=a.patch_size, loss_ssim_w=a.loss_ssim_w, loss_lpips_w=a.loss_lpips_w,
+            lpips_freq=a.lpips_freq, amp=a.amp, resume=a.resume, seed=a.seed))
+        b, n = r["best_metrics"] or {}, r["blend"]
+        print(f"wrote {r['best']} (validation PSNR {b.get('psnr', float('nan')):.2f} dB, SSIM {b.get('ssim', float('nan')):.4f}, "
+              f"LPIPS {b.get('lpips', float('nan')):.4f}; neighbour blend {n['psnr']:.2f} / {n['ssim']:.4f} / {n['lpips']:.4f})")
+        return 0
+    from heritage_inpaint.io import load_image, save_image
+    from heritage_inpaint.lightmap_render import LightmapRenderer, default_lightmap_weights, frames_to_gif, hour_label
+    from heritage_inpaint.lightmap_scene import embedded_day_dir
+    device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_lightmap(a.ckpt or default_lightmap_weights(), device)
+    from heritage_inpaint.lightmap_render import default_lightmap_baseline
+    baseline = load_image(a.baseline or (default_lightmap_baseline() if not a.ckpt else embedded_day_dir() / f"tod_{int(model.cfg.baseline_time) % 24:02d}.png"))
+    H, W = a.height or (baseline.shape[1] if a.ckpt else 180), a.width or (baseline.shape[2] if a.ckpt else 320)
+    if (a.time is None) == (a.hours is None and a.start_hour is None):
+        raise InputError("lightmap-render: give either --time (with --out) or --hours / --start-hour … --end-hour (with --output-dir)")
+    r = LightmapRenderer(model, baseline, H, W)
+    if a.time is not None:
+        if not a.out: raise InputError("lightmap-render --time needs --out")
+        print(f"wrote {save_image(r.render(parse_time(a.time)).float().cpu(), a.out)}")
+        return 0
+    if not a.output_dir: raise InputError("lightmap-render --hours needs --output-dir")
+    hours = parse_hours(a.hours) if a.hours else [float(h) for h in range(a.start_hour, (a.end_hour if a.end_hour is not None else 23) + 1)]
+    frames, out = [], Path(a.output_dir)
+    for h in hours:
+        f = r.render(h).float().cpu(); frames.append(f)
+        save_image(f, out / (f"tod_{int(h):02d}.png" if h == int(h) else f"tod_{hour_label(h).replace(':', '_')}.png"))
+    gif = frames_to_gif(frames, a.gif or out / "day.gif", labels=[hour_label(h) for h in hours])
+    print(f"wrote {len(frames)} frames to {out} and {gif}")
+    return 0
+
+# %% ../nbs/90_cli.ipynb #c013
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `heritage-inpaint`."
     parser = argparse.ArgumentParser(prog="heritage-inpaint", description="Jupyter-first inpainting and restoration toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
-    _report_parser(sub); _infer_parser(sub); _train_lora_parser(sub); _dpo_parsers(sub); _restorer_parsers(sub)
+    _report_parser(sub); _infer_parser(sub); _train_lora_parser(sub); _dpo_parsers(sub); _restorer_parsers(sub); _lightmap_parsers(sub)
     fa = sub.add_parser("fetch-assets", help="obtain the offline assets (LPIPS weights, calibration pairs, CLIP vocabulary) into the cache")
     fa.add_argument("--force", action="store_true", help="fetch and convert again even if present")
     a = parser.parse_args(argv)
@@ -222,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.command == "train-lora": return _run_train_lora(a)
         if a.command in ("make-prefs", "train-dpo"): return _run_dpo(a)
         if a.command in ("restore", "train-restorer"): return _run_restorer(a)
+        if a.command.startswith("lightmap-"): return _run_lightmap(a)
         if a.command == "fetch-assets":
             from heritage_inpaint.assets import fetch_assets
             fetch_assets(force=a.force)
