@@ -5,7 +5,7 @@ Same day, epochs, seed and held-out hours (3, 8, 15, 20) for every configuration
 PSNR / SSIM / LPIPS, the neighbour-hour blend, training seconds and the 1920x1080 render time of each trained model
 (eager fp32 `render_frame` vs `LightmapRenderer`), and the seed's acceptance test against Baseline.
 """
-import argparse, json, shutil, statistics, time
+import argparse, json, shutil, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,17 +14,9 @@ import torch
 from heritage_inpaint.lightmap_model import LightmapConfig, load_lightmap, render_frame
 from heritage_inpaint.lightmap_render import LightmapRenderer
 from heritage_inpaint.lightmap_train import LIGHTMAP_AB, DayData, LightmapTrainConfig, ab_config, train_lightmap
+from lightmap_render import timed_ms                     # benchmarks/ is the script's directory
 
 
-def timed_ms(fn, reps=20, warmup=3):
-    for _ in range(warmup): fn()
-    ts = []
-    for _ in range(reps):
-        if torch.cuda.is_available(): torch.cuda.synchronize()
-        t = time.perf_counter(); fn()
-        if torch.cuda.is_available(): torch.cuda.synchronize()
-        ts.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(ts)
 
 
 def main():
@@ -40,14 +32,18 @@ def main():
     baseline = DayData(a.data_dir).baseline.to(dev)
     rows, blend = [], None
     extra = json.loads(a.extra)
+    cuda = dev == "cuda"
+    def write():
+        Path(a.out).write_text(json.dumps({"device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__,
+                                           "data_dir": a.data_dir, "epochs": a.epochs, "rows": rows, "neighbour_blend": blend}, indent=1))
     for name in a.configs.split(","):
         cfg = ab_config(base, name, extra.get(name))
         t0 = time.perf_counter(); r = train_lightmap(cfg); train_s = time.perf_counter() - t0
         blend = r["blend"]
         m = load_lightmap(r["best"], dev)
-        eager = timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, baseline), reps=5)
+        eager = timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, baseline), reps=5, cuda=cuda)
         rend = LightmapRenderer(m, baseline, 1080, 1920)
-        fast = timed_ms(lambda: rend.render(18.5), reps=50)
+        fast = timed_ms(lambda: rend.render(18.5), reps=50, cuda=cuda)
         err = (rend.render(18.5).float() - render_frame(m, 18.5, 1080, 1920, baseline)).abs().max().item()
         best = r["best_metrics"]
         if a.copy_best_to:
@@ -60,15 +56,13 @@ def main():
                "train": {k: v for k, v in asdict(cfg).items() if k not in ("model",)}, "model": asdict(cfg.model)}
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k not in ("per_hour", "train", "model")}), flush=True)
-        Path(a.out).write_text(json.dumps({"device": torch.cuda.get_device_name() if dev == "cuda" else "cpu", "torch": torch.__version__,
-                                           "data_dir": a.data_dir, "epochs": a.epochs, "rows": rows, "neighbour_blend": blend}, indent=1))
+        write()
     b = next((r for r in rows if r["config"] == "Baseline"), None)
     if b:
         for r in rows:
             r["accepted_vs_baseline"] = bool((r["ssim"] - b["ssim"] >= 0.02 or b["lpips"] - r["lpips"] >= 0.02) and b["psnr"] - r["psnr"] <= 0.3)
             r["beats_blend"] = {k: (r[k] > blend[k]) if k != "lpips" else (r[k] < blend[k]) for k in ("psnr", "ssim", "lpips")}
-    Path(a.out).write_text(json.dumps({"device": torch.cuda.get_device_name() if dev == "cuda" else "cpu", "torch": torch.__version__,
-                                       "data_dir": a.data_dir, "epochs": a.epochs, "rows": rows, "neighbour_blend": blend}, indent=1))
+    write()
 
 
 if __name__ == "__main__":

@@ -6,11 +6,10 @@
 from __future__ import annotations
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .io import InputError
+from .samples import package_data
 from .lightmap_model import LightmapModel, harmonic_time, parse_time, pixel_grid, sample_at
 
 # %% auto #0
@@ -158,10 +157,10 @@ def render_hours(model: LightmapModel, baseline: torch.Tensor | None, hours, hei
 def frames_to_gif(frames: list[torch.Tensor], path, duration_ms: int = 250, labels: list[str] | None = None) -> Path:
     "Animated GIF of frames `[3,H,W]` in [0, 1] (optionally labelled, e.g. '18:30')."
     from PIL import Image, ImageDraw
-    from heritage_inpaint.io import atomic_write
+    from heritage_inpaint.io import atomic_write, to_uint8
     ims = []
     for i, f in enumerate(frames):
-        im = Image.fromarray((f.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+        im = Image.fromarray(to_uint8(f))
         if labels: ImageDraw.Draw(im).text((6, 4), labels[i], fill=(255, 255, 255))
         ims.append(im)
     return atomic_write(path, lambda tmp: ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms, loop=0))
@@ -172,8 +171,7 @@ def hour_label(hour: float) -> str:
 # %% ../nbs/53_lightmap_render.ipynb #c015
 def default_lightmap_weights() -> Path:
     "The shipped lightmap model."
-    import importlib.resources
-    return Path(str(importlib.resources.files("heritage_inpaint"))) / "data" / "weights" / "lightmap.safetensors"
+    return package_data("weights", "lightmap.safetensors")
 
 def default_lightmap_baseline() -> Path:
     "The shipped model's baseline frame (960×540, 12:00)."

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .io import InputError, atomic_write
+from .samples import package_data
 
 # %% auto #0
 __all__ = ['DaySceneConfig', 'sun_positions', 'light_state', 'texture_dir', 'sun_direction', 'day_scene', 'tonemap',
@@ -65,12 +66,12 @@ def light_state(cfg: DaySceneConfig, elevation: float) -> dict:
 # %% ../nbs/50_lightmap_scene.ipynb #c013
 def texture_dir() -> Path:
     "The four BSDS500 texture crops shipped with the package."
-    import importlib.resources
-    return Path(str(importlib.resources.files("heritage_inpaint"))) / "data" / "lightmap" / "textures"
+    return package_data("lightmap", "textures")
 
 def _linear_texture(path: Path) -> np.ndarray:
-    a = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
-    return np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    import kornia, torch
+    a = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
+    return kornia.color.rgb_to_linear_rgb(a).permute(1, 2, 0).contiguous().numpy()
 
 def sun_direction(elevation: float, azimuth: float) -> list[float]:
     "Unit vector from the scene towards the sun (x east, y up, z south)."
@@ -123,9 +124,9 @@ def day_scene(cfg: DaySceneConfig, hour_state: dict, textures: Path | None = Non
 # %% ../nbs/50_lightmap_scene.ipynb #c017
 def tonemap(radiance: np.ndarray, exposure: float) -> np.ndarray:
     "Linear radiance `[H,W,3]` → 8-bit sRGB with one fixed exposure (clipped)."
-    x = np.clip(np.nan_to_num(radiance * exposure, nan=0.0), 0.0, 1.0)
-    srgb = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-    return np.round(srgb * 255).astype(np.uint8)
+    import kornia, torch
+    x = torch.from_numpy(np.clip(np.nan_to_num(radiance * exposure, nan=0.0), 0.0, 1.0).astype(np.float32)).permute(2, 0, 1)
+    return kornia.color.linear_rgb_to_rgb(x).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 def render_hour(cfg: DaySceneConfig, hour: int, textures: Path | None = None) -> tuple[np.ndarray, dict]:
     "Render hour `h:00`; returns (uint8 `[H,W,3]`, the hour's record for `meta.json`)."
@@ -165,5 +166,4 @@ def render_day(cfg: DaySceneConfig, out_dir, hours=range(24), textures: Path | N
 # %% ../nbs/50_lightmap_scene.ipynb #c019
 def embedded_day_dir() -> Path:
     "The rendered day shipped with the package (320×180, 64 spp; `DaySceneConfig()` defaults)."
-    import importlib.resources
-    return Path(str(importlib.resources.files("heritage_inpaint"))) / "data" / "lightmap" / "day_320x180"
+    return package_data("lightmap", "day_320x180")

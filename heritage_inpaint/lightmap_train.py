@@ -19,7 +19,7 @@ from .sd2_lora import TrainingDiverged, load_latest_checkpoint, save_checkpoint
 
 # %% auto #0
 __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lightmap_loss', 'frame_metrics', 'mean_metrics',
-           'validate_lightmap', 'blend_metrics', 'train_lightmap', 'ab_config', 'run_lightmap_ab']
+           'held_out_metrics', 'validate_lightmap', 'blend_metrics', 'train_lightmap', 'ab_config', 'run_lightmap_ab']
 
 # %% ../nbs/52_lightmap_train.ipynb #c005
 @dataclass
@@ -119,17 +119,20 @@ def frame_metrics(pred: torch.Tensor, target: torch.Tensor, downsample: int = 1)
 def mean_metrics(rows: list[dict]) -> dict:
     return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
 
+def held_out_metrics(predict, data: DayData, downsample: int = 2) -> dict:
+    "Mean metrics of `predict(hour) → [3,H,W]` over the held-out hours (+ per hour)."
+    per = {h: frame_metrics(predict(h), data.frames[h], downsample) for h in data.val_hours}
+    return {**mean_metrics(list(per.values())), "per_hour": per}
+
 @torch.no_grad()
 def validate_lightmap(model, data: DayData, downsample: int = 2) -> dict:
-    "Mean metrics over the held-out hours (+ per hour)."
-    per = {h: frame_metrics(render_frame(model, h, data.height, data.width, data.baseline), data.frames[h], downsample) for h in data.val_hours}
-    return {**mean_metrics(list(per.values())), "per_hour": per}
+    "The model's metrics on the held-out hours."
+    return held_out_metrics(lambda h: render_frame(model, h, data.height, data.width, data.baseline), data, downsample)
 
 def blend_metrics(data: DayData, downsample: int = 2) -> dict:
     "The neighbour-hour blend's metrics on the held-out hours."
     known = data.train_frames()
-    per = {h: frame_metrics(neighbour_blend(known, h), data.frames[h], downsample) for h in data.val_hours}
-    return {**mean_metrics(list(per.values())), "per_hour": per}
+    return held_out_metrics(lambda h: neighbour_blend(known, h), data, downsample)
 
 # %% ../nbs/52_lightmap_train.ipynb #c019
 def train_lightmap(cfg: LightmapTrainConfig) -> dict:
@@ -155,7 +158,7 @@ def train_lightmap(cfg: LightmapTrainConfig) -> dict:
     step = load_latest_checkpoint(ckpt_root, acc.unwrap_model(model), opt, sched) if cfg.resume else 0
     best_path = out / "best.safetensors"
     best = json.loads(best_path.with_suffix(".json").read_text())["val"]["psnr"] if cfg.resume and best_path.exists() else -math.inf
-    blend = {k: v for k, v in blend_metrics(data, cfg.val_downsample).items()}
+    blend = blend_metrics(data, cfg.val_downsample)
     if acc.is_main_process:
         acc.init_trackers("lightmap", config={k: str(v) for k, v in asdict(cfg).items()})
         (out / "blend.json").write_text(json.dumps(blend, indent=1))

@@ -16,7 +16,7 @@ from .inpainters import blend_known, check_pair, register_inpainter
 from .io import InputError, list_images, load_image
 from .masks import random_mask
 from .patch_network import PatchBasedInpainting, PatchNetConfig, base_fill, target_residual
-from .samples import sample_dir
+from .samples import package_data, sample_dir
 from .sd2_lora import TrainingDiverged, load_latest_checkpoint, save_checkpoint
 
 # %% auto #0
@@ -230,8 +230,7 @@ def train_patch(cfg: PatchTrainConfig) -> dict:
 # %% ../nbs/41_patch_train.ipynb #c019
 def default_patch_weights() -> Path:
     "The shipped checkpoint inside the installed package."
-    import heritage_inpaint
-    return Path(heritage_inpaint.__file__).parent / "data" / "weights" / "patch_net.safetensors"
+    return package_data("weights", "patch_net.safetensors")
 
 class PatchInpainter:
     "The trained patch network as a spine inpainter (deterministic; `seed` is ignored)."

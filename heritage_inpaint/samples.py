@@ -11,7 +11,7 @@ from .io import load_image, save_mask
 from .masks import random_mask
 
 # %% auto #0
-__all__ = ['SAMPLES', 'sample_dir', 'write_sample_data']
+__all__ = ['SAMPLES', 'package_data', 'sample_dir', 'write_sample_data']
 
 # %% ../nbs/06_samples.ipynb #c005
 SAMPLES = {  # stem: (file in skimage/data, mask family, mask seed)
@@ -22,9 +22,13 @@ SAMPLES = {  # stem: (file in skimage/data, mask family, mask seed)
     "brick": ("brick.png", "medium", 15),
 }
 
+def package_data(*parts: str) -> Path:
+    "A path inside the installed package's `data/` folder (samples, shipped weights, the lightmap scene)."
+    return Path(str(importlib.resources.files("heritage_inpaint"))).joinpath("data", *parts)
+
 def sample_dir() -> Path:
     "The embedded sample folder, with `images/` and `masks/` (black = fill)."
-    return Path(str(importlib.resources.files("heritage_inpaint"))) / "data" / "samples"
+    return package_data("samples")
 
 # %% ../nbs/06_samples.ipynb #c006
 def write_sample_data(dest) -> Path:
