@@ -14,6 +14,7 @@ for k, v in dict(NCCL_NVLS_ENABLE="0", TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVS
 
 import torch
 from accelerate import Accelerator
+from accelerate.utils import DistributedDataParallelKwargs
 
 from heritage_inpaint.dpo_loss import RegionDPOConfig, region_reg_dpo_loss
 from heritage_inpaint.dpo_train import reference_prediction
@@ -22,7 +23,7 @@ from heritage_inpaint.sd2 import build_sd2_pipeline
 from heritage_inpaint.sd2_lora import LoraTrainConfig, encode_inpaint_batch, inpaint_diffusion_loss, prepare_trainable_unet
 
 
-def timed(acc, step, steps=6, warmup=2):
+def timed(acc, step, steps=20, warmup=3):
     for _ in range(warmup): step()
     torch.cuda.synchronize(); acc.wait_for_everyone(); torch.cuda.reset_peak_memory_stats()
     times = []
@@ -108,9 +109,13 @@ def bench_restorer(acc, batch=6):
 
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument("--out", required=True); a = ap.parse_args()
-    acc = Accelerator()
+    # BENCH_DDP=static: DDP with a static graph, gradients as bucket views and no buffer broadcast (the trainers' setting
+    # when it wins); default: accelerate's DDP defaults.
+    ddp = os.environ.get("BENCH_DDP", "default")
+    kw = dict(static_graph=True, gradient_as_bucket_view=True, broadcast_buffers=False) if ddp == "static" else {}
+    acc = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(**kw)])
     ap_parts = os.environ.get("BENCH_PARTS", "lora,dpo,restorer").split(",")
-    res = dict(gpus=acc.num_processes, device=torch.cuda.get_device_name(), torch=torch.__version__)
+    res = dict(gpus=acc.num_processes, ddp=ddp, ddp_kwargs=kw, device=torch.cuda.get_device_name(), torch=torch.__version__)
     for name, fn in (("lora", bench_lora), ("dpo", bench_dpo), ("restorer", bench_restorer)):
         if name not in ap_parts: continue
         try: res[name] = fn(acc)
