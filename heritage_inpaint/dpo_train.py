@@ -14,7 +14,7 @@ from .dpo_data import load_clip, load_preference_clips
 from .dpo_loss import RegionDPOConfig, region_reg_dpo_loss, timestep_weight
 from .io import InputError, resize_image, resize_mask
 from .masks import latent_regions
-from .sd2_lora import (ATTENTION_PROJECTIONS, LoraTrainConfig, check_finite_loss, diffusion_target,
+from .sd2_lora import (ATTENTION_PROJECTIONS, LoraTrainConfig, check_finite_loss, diffusion_target, finish_training,
                                        encode_inpaint_batch, load_latest_checkpoint, prepare_trainable_unet, sample_generators,
                                        save_checkpoint, save_trained_weights)
 
@@ -160,7 +160,8 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> dict:
             if acc.is_main_process: save_checkpoint(out / "checkpoints", step + 1, base, optimizer, lr_scheduler)
     acc.wait_for_everyone()
     weights = save_trained_weights(base, lcfg) if acc.is_main_process else None
-    acc.end_training()
+    del unet                                 # the DDP wrapper goes before the process group (finish_training)
+    finish_training(acc)
     return {"weights": weights, "history": history}
 
 # %% ../nbs/22_dpo_train.ipynb #c013

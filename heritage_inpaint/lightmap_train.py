@@ -15,7 +15,7 @@ from .io import InputError
 from .lightmap_model import (LightmapConfig, LightmapModel, load_day, load_lightmap, neighbour_blend,
                                              render_frame, save_lightmap)
 from .lightmap_scene import embedded_day_dir
-from .sd2_lora import TrainingDiverged, load_latest_checkpoint, save_checkpoint
+from .sd2_lora import TrainingDiverged, finish_training, load_latest_checkpoint, save_checkpoint
 
 # %% auto #0
 __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lightmap_loss', 'frame_metrics', 'mean_metrics',
@@ -191,7 +191,8 @@ def train_lightmap(cfg: LightmapTrainConfig) -> dict:
         if acc.is_main_process: save_checkpoint(ckpt_root, step, acc.unwrap_model(model), opt, sched, cfg.keep_checkpoints)
     acc.wait_for_everyone()
     if acc.is_main_process: (out / "validation.json").write_text(json.dumps(validation, indent=1))
-    acc.end_training()
+    del model                                # the DDP wrapper goes before the process group (finish_training)
+    finish_training(acc)
     meta = json.loads(best_path.with_suffix(".json").read_text()) if best_path.exists() else {}
     val = meta.get("val")
     if val: val["per_hour"] = {int(h): m for h, m in val["per_hour"].items()}     # JSON keys are strings

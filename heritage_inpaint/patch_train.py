@@ -17,7 +17,7 @@ from .io import InputError, list_images, load_image
 from .masks import random_mask
 from .patch_network import PatchBasedInpainting, PatchNetConfig, base_fill, target_residual
 from .samples import package_data, sample_dir
-from .sd2_lora import TrainingDiverged, load_latest_checkpoint, save_checkpoint
+from .sd2_lora import TrainingDiverged, finish_training, load_latest_checkpoint, save_checkpoint
 
 # %% auto #0
 __all__ = ['HOLE_KINDS', 'STRATEGIES', 'PatchAwareDataset', 'PatchTrainConfig', 'supervision', 'log_residual_kl', 'patch_losses',
@@ -224,7 +224,8 @@ def train_patch(cfg: PatchTrainConfig) -> dict:
         net = acc.unwrap_model(model); ema.copy_to(net.parameters())
         weights = save_patch_weights(net, out)
         (out / "validation.json").write_text(json.dumps(validation, indent=1))
-    acc.end_training()
+    del model                                # the DDP wrapper goes before the process group (finish_training)
+    finish_training(acc)
     return {"weights": weights, "history": history, "validation": validation}
 
 # %% ../nbs/41_patch_train.ipynb #c019

@@ -17,7 +17,7 @@ from .io import InputError, list_images, load_image, resize_image
 from .lpips import LPIPS
 from .restorer import HYPIR_TARGET_MODULES, OneStepRestorer, RestorerConfig, load_restorer
 from .samples import sample_dir
-from .sd2_lora import TrainingDiverged, load_latest_checkpoint, sample_generators, save_checkpoint
+from .sd2_lora import TrainingDiverged, finish_training, load_latest_checkpoint, sample_generators, save_checkpoint
 
 # %% auto #0
 __all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'PairPool', 'generator_losses', 'save_restorer_lora', 'train_restorer']
@@ -226,7 +226,8 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         ema.store(params); ema.copy_to(params)
         weights = save_restorer_lora(restorer.unet, out / "restorer_lora.safetensors")
         ema.restore(params)
-    acc.end_training()
+    del unet, disc_w                         # the DDP wrappers go before the process group (finish_training)
+    finish_training(acc)
     return {"weights": weights, "history": history, "step": cfg.steps, "skipped": skipped, "ema": ema}
 
 def _append_metrics(path: Path, row: dict):

@@ -20,7 +20,7 @@ from .samples import sample_dir
 __all__ = ['ATTENTION_PROJECTIONS', 'LoraTrainConfig', 'InpaintTrainData', 'encode_inpaint_batch', 'diffusion_target',
            'inpaint_diffusion_loss', 'sample_generators', 'noise_and_timesteps', 'TrainingDiverged',
            'check_finite_loss', 'prepare_trainable_unet', 'trainable_state', 'save_checkpoint',
-           'load_latest_checkpoint', 'save_trained_weights', 'train_lora']
+           'load_latest_checkpoint', 'save_trained_weights', 'finish_training', 'train_lora']
 
 # %% ../nbs/11_sd2_lora.ipynb #c005
 ATTENTION_PROJECTIONS = ("to_q", "to_k", "to_v", "to_out.0")
@@ -213,6 +213,18 @@ def save_trained_weights(unet, cfg: LoraTrainConfig) -> Path:
     save_file(trainable_state(unet), str(tmp)); os.replace(tmp, path)
     return path
 
+# %% ../nbs/11_sd2_lora.ipynb #c026b
+def finish_training(acc) -> None:
+    """End an accelerate run: free the prepared models, stop the trackers, destroy the process group, in that order.
+    Delete your own references to the prepared (DDP-wrapped) models first."""
+    import gc
+    import torch.distributed as dist
+    group = dist.group.WORLD if dist.is_available() and dist.is_initialized() else None
+    acc.free_memory()          # accelerate's references to the wrapped models: their DDP reducers die here, group still held
+    gc.collect()               # ... also those kept alive by a reference cycle
+    acc.end_training()
+    del group                  # the last reference goes through the binding that releases the GIL
+
 # %% ../nbs/11_sd2_lora.ipynb #c027
 def train_lora(cfg: LoraTrainConfig, pipe=None) -> dict:
     "Fine-tune SD2-inpainting with LoRA or partial attention tuning; returns {'weights', 'losses', 'step'}."
@@ -272,5 +284,6 @@ def train_lora(cfg: LoraTrainConfig, pipe=None) -> dict:
             if acc.is_main_process: save_checkpoint(ckpt_root, step + 1, acc.unwrap_model(unet), optimizer, lr_scheduler, cfg.keep_checkpoints)
     acc.wait_for_everyone()
     weights = save_trained_weights(acc.unwrap_model(unet), cfg) if acc.is_main_process else None
-    acc.end_training()
+    del unet                                 # the DDP wrapper goes before the process group (finish_training)
+    finish_training(acc)
     return {"weights": weights, "losses": losses, "step": cfg.steps}
