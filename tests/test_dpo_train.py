@@ -97,8 +97,15 @@ def test_dpo_two_processes_equal_one_process_with_the_same_global_batch(prefs, t
     import socket
     from safetensors.torch import load_file
     script = tmp_path / "run.py"
-    script.write_text("import sys\nfrom heritage_inpaint.dpo_train import DPOTrainConfig, train_region_dpo\n"
+    script.write_text("import gc, sys\nimport accelerate\nfrom torch.nn.parallel import DistributedDataParallel as DDP\n"
+                      "from heritage_inpaint.dpo_train import DPOTrainConfig, train_region_dpo\n"
                       "out, k, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
+                      # how many DDP wrappers are alive when the process group is destroyed (must be 0: see finish_training)
+                      "_end = accelerate.Accelerator.end_training\n"
+                      "def end_training(self):\n"
+                      "    open(f'{out}/ddp_alive.{self.process_index}', 'w').write(str(sum(isinstance(o, DDP) for o in gc.get_objects())))\n"
+                      "    _end(self)\n"
+                      "accelerate.Accelerator.end_training = end_training\n"
                       f"train_region_dpo(DPOTrainConfig(data_dir={str(prefs)!r}, out_dir=out, steps=3, lr=1e-3, beta=50.0, "
                       "rho=(1.0, 2.0, 0.0), clips_per_step=k, seed=seed, checkpoint_every=10))\n")
     def run(nproc, k, out, seed=0):
@@ -113,3 +120,4 @@ def test_dpo_two_processes_equal_one_process_with_the_same_global_batch(prefs, t
     same, other = (flat(w1) - flat(w2)).norm().item(), (flat(w1) - flat(w3)).norm().item()
     assert same < 0.02 * other, (same, other)
     assert len((tmp_path / "two" / "metrics.csv").read_text().splitlines()) == 4     # written once, by the main process
+    assert [(tmp_path / "two" / f"ddp_alive.{r}").read_text() for r in (0, 1)] == ["0", "0"]   # no DDP left to free the group
