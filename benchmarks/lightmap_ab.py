@@ -11,12 +11,10 @@ from pathlib import Path
 
 import torch
 
-from heritage_inpaint.lightmap_model import LightmapConfig, load_lightmap, render_frame
+from heritage_inpaint.lightmap_model import load_lightmap, render_frame
 from heritage_inpaint.lightmap_render import LightmapRenderer
 from heritage_inpaint.lightmap_train import LIGHTMAP_AB, DayData, LightmapTrainConfig, ab_config, train_lightmap
 from lightmap_render import timed_ms                     # benchmarks/ is the script's directory
-
-
 
 
 def main():

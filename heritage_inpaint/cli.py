@@ -267,11 +267,11 @@ def _run_lightmap(a) -> int:
               f"LPIPS {b.get('lpips', float('nan')):.4f}; neighbour blend {n['psnr']:.2f} / {n['ssim']:.4f} / {n['lpips']:.4f})")
         return 0
     from heritage_inpaint.io import load_image, save_image
-    from heritage_inpaint.lightmap_render import LightmapRenderer, default_lightmap_weights, frames_to_gif, hour_label
+    from heritage_inpaint.lightmap_render import (LightmapRenderer, default_lightmap_baseline, default_lightmap_weights,
+                                                  frames_to_gif, hour_label)
     from heritage_inpaint.lightmap_scene import embedded_day_dir
     device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = load_lightmap(a.ckpt or default_lightmap_weights(), device)
-    from heritage_inpaint.lightmap_render import default_lightmap_baseline
     baseline = load_image(a.baseline or (default_lightmap_baseline() if not a.ckpt else embedded_day_dir() / f"tod_{int(model.cfg.baseline_time) % 24:02d}.png"))
     H, W = a.height or (baseline.shape[1] if a.ckpt else 180), a.width or (baseline.shape[2] if a.ckpt else 320)
     if (a.time is None) == (a.hours is None and a.start_hour is None):

@@ -15,7 +15,7 @@ from .io import InputError
 from .lightmap_model import (LightmapConfig, LightmapModel, load_day, load_lightmap, neighbour_blend,
                                              render_frame, save_lightmap)
 from .lightmap_scene import embedded_day_dir
-from .sd2_lora import TrainingDiverged, finish_training, load_latest_checkpoint, save_checkpoint
+from .sd2_lora import check_finite_loss, finish_training, load_latest_checkpoint, save_checkpoint
 
 # %% auto #0
 __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lightmap_loss', 'frame_metrics', 'mean_metrics',
@@ -172,7 +172,7 @@ def train_lightmap(cfg: LightmapTrainConfig) -> dict:
             with acc.autocast():
                 loss, parts = lightmap_loss(model, batch, data.baseline, cfg,
                                             lpips_net if cfg.lpips_freq and step % cfg.lpips_freq == 0 else None)
-            if not torch.isfinite(loss): raise TrainingDiverged(f"lightmap loss is {loss.item()} at step {step + 1}; lower lr or resume from {ckpt_root}")
+            check_finite_loss(loss, step + 1)
             acc.backward(loss); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step += 1
         logs = {f"Train/{k}": acc.gather(v[None].float()).mean().item() for k, v in parts.items()}
@@ -181,8 +181,9 @@ def train_lightmap(cfg: LightmapTrainConfig) -> dict:
         if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
             net = acc.unwrap_model(model).eval()
             v = validate_lightmap(net, data, cfg.val_downsample); net.train()
-            validation.append({"epoch": epoch + 1, **{k: x for k, x in v.items() if k != "per_hour"}})
-            acc.log({f"Validation/{k}": x for k, x in v.items() if k != "per_hour"}, step=step)
+            means = {k: x for k, x in v.items() if k != "per_hour"}
+            validation.append({"epoch": epoch + 1, **means})
+            acc.log({f"Validation/{k}": x for k, x in means.items()}, step=step)
             if v["psnr"] > best and acc.is_main_process:
                 best = v["psnr"]
                 save_lightmap(net, best_path, {"epoch": epoch + 1, "step": step, "val": v, "blend": blend, "data_dir": str(data.dir),

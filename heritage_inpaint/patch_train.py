@@ -4,24 +4,23 @@
 
 # %% ../nbs/41_patch_train.ipynb #c003
 from __future__ import annotations
-import csv, json, math, os, warnings
+import json, math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .inpainters import blend_known, check_pair, register_inpainter
-from .io import InputError, list_images, load_image
+from .io import InputError, atomic_write, list_images, load_image
 from .masks import random_mask
 from .patch_network import PatchBasedInpainting, PatchNetConfig, base_fill, target_residual
 from .samples import package_data, sample_dir
-from .sd2_lora import TrainingDiverged, finish_training, load_latest_checkpoint, save_checkpoint
+from .sd2_lora import check_finite_loss, finish_training, load_latest_checkpoint, save_checkpoint
 
 # %% auto #0
-__all__ = ['HOLE_KINDS', 'STRATEGIES', 'PatchAwareDataset', 'PatchTrainConfig', 'supervision', 'log_residual_kl', 'patch_losses',
-           'save_patch_weights', 'load_patch_model', 'validate', 'train_patch', 'default_patch_weights',
+__all__ = ['HOLE_KINDS', 'STRATEGIES', 'PatchAwareDataset', 'PatchTrainConfig', 'supervision', 'log_residual_kl', 'tone_view',
+           'patch_losses', 'save_patch_weights', 'load_patch_model', 'validate', 'train_patch', 'default_patch_weights',
            'PatchInpainter', 'evaluate_inpainter', 'run_patch_ab']
 
 # %% ../nbs/41_patch_train.ipynb #c005
@@ -105,15 +104,18 @@ def log_residual_kl(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     "Strategy 5: KL(softmax(target) ‖ softmax(pred)) over each patch's flattened log residual."
     return F.kl_div(F.log_softmax(pred.flatten(1), 1), F.softmax(target.flatten(1), 1), reduction="batchmean")
 
-def patch_losses(model: PatchBasedInpainting, batch: dict, cfg: PatchTrainConfig, lpips_net=None) -> tuple[torch.Tensor, dict]:
-    "Weighted loss of one patch batch and its parts (rec, ssim, lpips, kl, total)."
+def tone_view(net: PatchNetConfig, x: torch.Tensor) -> torch.Tensor:
+    "What SSIM, LPIPS and the hole PSNR see: `x / (1 + x)` for linear-light (log-domain) patches, `x` otherwise."
+    return x / (1 + x) if net.log_domain else x
+
+def _losses_and_output(model: PatchBasedInpainting, batch: dict, cfg: PatchTrainConfig, lpips_net=None):
+    "(total, detached parts, output image) of one patch batch: one forward pass for the loss and for validation."
     from torchmetrics.functional import structural_similarity_index_measure as tm_ssim
     net = cfg.net
     out, res = model(batch["base"], batch["mask"], batch.get("context"))
     m = batch["mask"]
     rec = (supervision(res.float(), batch["residual"], net.sup_type, cfg.huber_delta) * m).sum() / (m.sum() * 3).clamp_min(1)
-    view = (lambda t: t / (1 + t)) if net.log_domain else (lambda t: t)          # SSIM/LPIPS on tone-mapped HDR
-    o, t = view(out.float()).clamp(0, 1), view(batch["rgb"]).clamp(0, 1)
+    o, t = tone_view(net, out.float()).clamp(0, 1), tone_view(net, batch["rgb"]).clamp(0, 1)
     ssim = tm_ssim(o, t, data_range=1.0)
     parts = {"rec": rec, "ssim": 1 - ssim}
     total = cfg.w_rec * rec + cfg.w_ssim * (1 - ssim)
@@ -122,17 +124,21 @@ def patch_losses(model: PatchBasedInpainting, batch: dict, cfg: PatchTrainConfig
     if net.log_domain and net.kl_weight:
         kl = log_residual_kl(res.float(), batch["residual"]); parts["kl"] = kl; total = total + net.kl_weight * kl
     parts["total"] = total
-    return total, {k: v.detach() for k, v in parts.items()}
+    return total, {k: v.detach() for k, v in parts.items()}, out
+
+def patch_losses(model: PatchBasedInpainting, batch: dict, cfg: PatchTrainConfig, lpips_net=None) -> tuple[torch.Tensor, dict]:
+    "Weighted loss of one patch batch and its parts (rec, ssim, lpips, kl, total)."
+    total, parts, _ = _losses_and_output(model, batch, cfg, lpips_net)
+    return total, parts
 
 # %% ../nbs/41_patch_train.ipynb #c012
 def save_patch_weights(model: PatchBasedInpainting, out_dir, name: str = "patch_net", half: bool = True) -> Path:
     "Write `name.safetensors` (fp16 by default) and `name.json` (the PatchNetConfig), atomically."
     from safetensors.torch import save_file
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
     sd = {k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu() for k, v in model.net.state_dict().items()}
-    tmp = out / f".{name}.safetensors.tmp"; save_file(sd, str(tmp)); os.replace(tmp, out / f"{name}.safetensors")
-    (out / f"{name}.json").write_text(json.dumps(asdict(model.cfg), indent=1))
-    return out / f"{name}.safetensors"
+    atomic_write(out / f"{name}.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(model.cfg), indent=1)))
+    return atomic_write(out / f"{name}.safetensors", lambda tmp: save_file(sd, tmp))
 
 def load_patch_model(weights, device: str = "cpu") -> PatchBasedInpainting:
     "A `PatchBasedInpainting` from `weights` (.safetensors) and the `.json` config beside it; errors name the file."
@@ -157,10 +163,9 @@ def validate(model, val_batches: list[dict], cfg: PatchTrainConfig, lpips_net=No
     "Mean of every sub-loss and the hole PSNR over fixed validation batches."
     sums, n = {}, 0
     for b in val_batches:
-        _, parts = patch_losses(model, b, cfg, lpips_net)
-        out, _ = model(b["base"], b["mask"], b.get("context"))
-        view = (lambda t: t / (1 + t)) if cfg.net.log_domain else (lambda t: t)
-        se = ((view(out.float()).clamp(0, 1) - view(b["rgb"])) ** 2 * b["mask"]).sum((1, 2, 3)) / (b["mask"].sum((1, 2, 3)) * 3)
+        _, parts, out = _losses_and_output(model, b, cfg, lpips_net)
+        o, t = tone_view(cfg.net, out.float()).clamp(0, 1), tone_view(cfg.net, b["rgb"])
+        se = ((o - t) ** 2 * b["mask"]).sum((1, 2, 3)) / (b["mask"].sum((1, 2, 3)) * 3)
         parts["psnr_hole"] = (10 * torch.log10(1 / se.clamp_min(1e-10))).mean()
         for k, v in parts.items(): sums[k] = sums.get(k, 0.0) + v.item()
         n += 1
@@ -201,7 +206,7 @@ def train_patch(cfg: PatchTrainConfig) -> dict:
         batch = {k: v.to(acc.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         with acc.autocast():
             loss, parts = patch_losses(model, batch, cfg, lpips_net if cfg.lpips_every and step % cfg.lpips_every == 0 else None)
-        if not torch.isfinite(loss): raise TrainingDiverged(f"loss is {loss.item()} at step {step + 1}; lower the learning rate or resume")
+        check_finite_loss(loss, step + 1)
         acc.backward(loss); acc.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         ema.step(acc.unwrap_model(model).parameters())

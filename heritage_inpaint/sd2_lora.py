@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from .io import InputError, list_images, load_image, load_mask, pair_images_masks, resize_image, resize_mask
+from .io import InputError, atomic_write, list_images, load_image, load_mask, pair_images_masks, resize_image, resize_mask
 from .masks import random_mask
 from .samples import sample_dir
 
@@ -208,10 +208,7 @@ def save_trained_weights(unet, cfg: LoraTrainConfig) -> Path:
         layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
         StableDiffusionInpaintPipeline.save_lora_weights(str(out), unet_lora_layers=layers, weight_name="lora_unet.safetensors")
         return out / "lora_unet.safetensors"
-    path = out / "unet_partial_tuned.safetensors"
-    tmp = out / ".unet_partial_tuned.safetensors.tmp"
-    save_file(trainable_state(unet), str(tmp)); os.replace(tmp, path)
-    return path
+    return atomic_write(out / "unet_partial_tuned.safetensors", lambda tmp: save_file(trainable_state(unet), tmp))
 
 # %% ../nbs/11_sd2_lora.ipynb #c026b
 def finish_training(acc) -> None:
