@@ -57,17 +57,17 @@ def main():
         backends = ["torch"] + (["triton"] if triton_available(dev) and not m.cfg.hash_grid else [])
         for be in backends:
             r = LightmapRenderer(m, baseline, 1080, 1920, backend=be)
-            row[f"{be}_ms"] = timed_ms(lambda: r.render(18.5), a.reps, cuda=cuda)
+            row[f"{be}_ms"] = timed_ms(lambda: r.render(18.5, copy=False), a.reps, cuda=cuda)
             if be == "triton":                                         # tile size / warps sweep; folding cost of a new hour
                 sweep = {}
                 for blk, nw in ((64, 4), (128, 4), (128, 8), (256, 8)):
                     r.block, r.num_warps = blk, nw
-                    sweep[f"block{blk}_warps{nw}"] = timed_ms(lambda: r.render(18.5), a.reps, cuda=cuda)
+                    sweep[f"block{blk}_warps{nw}"] = timed_ms(lambda: r.render(18.5, copy=False), a.reps, cuda=cuda)
                 row["triton_sweep_ms"] = sweep
                 blk, nw = (int(x) for x in min(sweep, key=sweep.get).replace("block", "").split("_warps"))
                 r.block, r.num_warps = blk, nw
                 row["triton_ms"] = sweep[min(sweep, key=sweep.get)]
-                row["triton_new_hour_ms"] = timed_ms(lambda: (r._packed.clear(), r.render(18.5)), a.reps, cuda=cuda)
+                row["triton_new_hour_ms"] = timed_ms(lambda: (r._packed.clear(), r.render(18.5, copy=False)), a.reps, cuda=cuda)
             row[f"{be}_max_abs_err"] = (r.render(18.5).float() - ref).abs().max().item()
             row[f"{be}_per_hour_ms"] = timed_ms(lambda: r.frame_params(18.5), a.reps, cuda=cuda) if r.folded else None
             if cuda and be == "torch" and r.folded:                      # the whole frame as one CUDA graph replay

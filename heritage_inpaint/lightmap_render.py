@@ -100,15 +100,16 @@ class LightmapRenderer:
         return {"s1": s1, "b1": b1, "W": Ws, "b": bs, "Wo": m.out.weight, "bo": m.out.bias}
 
     @torch.no_grad()
-    def render(self, hour: float) -> torch.Tensor:
-        "The frame `[3,H,W]` at `hour`, clamped to [0, 1]."
+    def render(self, hour: float, copy: bool = True) -> torch.Tensor:
+        "The frame `[3,H,W]` at `hour`, clamped to [0, 1]; `copy=False`: a view of the reused buffer (valid until the next call)."
         if not self.folded:
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
                 t = torch.tensor(parse_time(hour), device=self.device)
                 self.out.copy_(self.model(self.xy, t, self.baseline, self.feats).clamp(0, 1))
         elif self.backend == "triton": self._render_triton(hour)
         else: self._render_torch(self.frame_params(hour))
-        return self.out.view(self.H, self.W, 3).permute(2, 0, 1)
+        frame = self.out.view(self.H, self.W, 3).permute(2, 0, 1)
+        return frame.clone() if copy else frame
 
     @torch.no_grad()
     def _render_torch(self, p: dict):
@@ -166,7 +167,9 @@ def frames_to_gif(frames: list[torch.Tensor], path, duration_ms: int = 250, labe
     return atomic_write(path, lambda tmp: ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms, loop=0))
 
 def hour_label(hour: float) -> str:
-    h = parse_time(hour); return f"{int(h):02d}:{int(round((h % 1) * 60)) % 60:02d}"
+    "`HH:MM` of a time in hours, rounded to the minute (18.9999 → '19:00', 23.9999 → '00:00')."
+    minutes = round(parse_time(hour) * 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 # %% ../nbs/53_lightmap_render.ipynb #c015
 def default_lightmap_weights() -> Path:
