@@ -14,6 +14,7 @@ the VGG LPIPS loss and the VGG discriminator (G and D updates).
 
 Run on the GPU machine:  python benchmarks/restorer.py --out benchmarks/results/restorer.json
 """
+
 import argparse, json, platform, statistics, time, traceback
 from pathlib import Path
 
@@ -22,27 +23,42 @@ import torch
 from heritage_inpaint.restorer import RestorerConfig, fuse_lora, load_restorer, restore_image
 
 
-def sync(): torch.cuda.synchronize()
+def sync():
+    torch.cuda.synchronize()
 
 
 def timed(fn, repeats):
-    sync(); t0 = time.perf_counter(); out = fn(); sync(); first = time.perf_counter() - t0
+    sync()
+    t0 = time.perf_counter()
+    out = fn()
+    sync()
+    first = time.perf_counter() - t0
     torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(repeats):
-        sync(); t0 = time.perf_counter(); out = fn(); sync(); times.append(time.perf_counter() - t0)
-    return dict(first_call_s=first, median_s=statistics.median(times), times_s=times,
-                peak_mem_gib=torch.cuda.max_memory_allocated() / 2**30), out
+        sync()
+        t0 = time.perf_counter()
+        out = fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return dict(
+        first_call_s=first,
+        median_s=statistics.median(times),
+        times_s=times,
+        peak_mem_gib=torch.cuda.max_memory_allocated() / 2**30,
+    ), out
 
 
 def make(ours: bool, compile_unet: bool, compile_vae: bool = False):
     r = load_restorer(RestorerConfig(model="sd2_base_random", rank=256), device="cuda", dtype=torch.float16)
-    with torch.no_grad():          # a "trained" adapter: non-zero B so fused and unfused really compute the LoRA
+    with torch.no_grad():  # a "trained" adapter: non-zero B so fused and unfused really compute the LoRA
         g = torch.Generator(device="cuda").manual_seed(0)
         for n, p in r.unet.named_parameters():
-            if "lora_B" in n: p.copy_(torch.randn(p.shape, generator=g, device="cuda", dtype=torch.float32).to(p.dtype) * 1e-3)
+            if "lora_B" in n:
+                p.copy_(torch.randn(p.shape, generator=g, device="cuda", dtype=torch.float32).to(p.dtype) * 1e-3)
     if ours:
-        fuse_lora(r); r.unet.fuse_qkv_projections()
+        fuse_lora(r)
+        r.unet.fuse_qkv_projections()
         if compile_unet:
             r.unet.to(memory_format=torch.channels_last)
             r.unet = torch.compile(r.unet, fullgraph=True, dynamic=False)
@@ -57,11 +73,18 @@ def breakdown(r, size, repeats):
     "Median ms of each stage of restore_image at `size` (untiled)."
     x = torch.rand(1, 3, size, size, device="cuda") * 2 - 1
     from heritage_inpaint.colorfix import wavelet_color_fix
+
     with torch.no_grad():
         emb = r.text_embedding("", 1)
-        z = r.encode(x); z0 = r.predict_clean_latent(z, emb); y = r.decode(z0)
-        stages = dict(encode=lambda: r.encode(x), unet=lambda: r.predict_clean_latent(z, emb), decode=lambda: r.decode(z0),
-                      color_fix=lambda: wavelet_color_fix(y.float() / 2 + 0.5, x / 2 + 0.5))
+        z = r.encode(x)
+        z0 = r.predict_clean_latent(z, emb)
+        y = r.decode(z0)
+        stages = dict(
+            encode=lambda: r.encode(x),
+            unet=lambda: r.predict_clean_latent(z, emb),
+            decode=lambda: r.decode(z0),
+            color_fix=lambda: wavelet_color_fix(y.float() / 2 + 0.5, x / 2 + 0.5),
+        )
         return {k: timed(f, repeats)[0]["median_s"] * 1e3 for k, f in stages.items()}
 
 
@@ -71,57 +94,95 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--parts", default="train,infer")
     a = ap.parse_args()
-    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, python=platform.python_version(), results={})
-    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    res = dict(
+        device=torch.cuda.get_device_name(), torch=torch.__version__, python=platform.python_version(), results={}
+    )
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     save = lambda: out.write_text(json.dumps(res, indent=1))
     parts = a.parts.split(",")
     if "train" in parts:
         for ckpt in (True, False):
             key = f"train_step_512_b6_r256_bf16_{'gradckpt' if ckpt else 'no_gradckpt'}"
-            try: res["results"][key] = train_step(ckpt); print(key, res["results"][key], flush=True)
-            except Exception as e: res["results"][key] = dict(error=f"{type(e).__name__}: {str(e)[:300]}"); traceback.print_exc()
-            torch.cuda.empty_cache(); save()
+            try:
+                res["results"][key] = train_step(ckpt)
+                print(key, res["results"][key], flush=True)
+            except Exception as e:
+                res["results"][key] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
+                traceback.print_exc()
+            torch.cuda.empty_cache()
+            save()
     if "infer" in parts:
         g = torch.Generator().manual_seed(0)
-        imgs = {s: torch.nn.functional.avg_pool2d(torch.rand(1, 3, s, s, generator=g), 3, 1, 1)[0] for s in (512, 1024, 2048)}
+        imgs = {
+            s: torch.nn.functional.avg_pool2d(torch.rand(1, 3, s, s, generator=g), 3, 1, 1)[0]
+            for s in (512, 1024, 2048)
+        }
         base = make(False, False)
         outs = {}
         for s in (512, 1024, 2048):
             key = f"baseline_{s}"
             try:
-                res["results"][key], outs[s] = timed(lambda: restore_image(base, imgs[s], tile=512, tile_stride=256, min_side=0), a.repeats if s < 2048 else 2)
+                res["results"][key], outs[s] = timed(
+                    lambda: restore_image(base, imgs[s], tile=512, tile_stride=256, min_side=0),
+                    a.repeats if s < 2048 else 2,
+                )
                 print(key, res["results"][key], flush=True)
-            except Exception as e: res["results"][key] = dict(error=f"{type(e).__name__}: {str(e)[:300]}"); traceback.print_exc()
+            except Exception as e:
+                res["results"][key] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
+                traceback.print_exc()
             save()
-        del base; torch.cuda.empty_cache()
+        del base
+        torch.cuda.empty_cache()
         ours = make(True, True)
-        for s, kw in [(512, dict(tile=512)), (1024, dict(tile=1024)), (2048, dict(tile=512, tile_stride=256)),
-                      (2048, dict(tile=512, tile_stride=256, tiles_per_call=4)), (2048, dict(tile=1024, tile_stride=512))]:
+        for s, kw in [
+            (512, dict(tile=512)),
+            (1024, dict(tile=1024)),
+            (2048, dict(tile=512, tile_stride=256)),
+            (2048, dict(tile=512, tile_stride=256, tiles_per_call=4)),
+            (2048, dict(tile=1024, tile_stride=512)),
+        ]:
             key = f"ours_{s}_" + "_".join(f"{k}{v}" for k, v in kw.items())
             try:
-                res["results"][key], o = timed(lambda: restore_image(ours, imgs[s], min_side=0, **kw), a.repeats if s < 2048 else 2)
+                res["results"][key], o = timed(
+                    lambda: restore_image(ours, imgs[s], min_side=0, **kw), a.repeats if s < 2048 else 2
+                )
                 if s in outs:
                     res["results"][key]["max_abs_diff_vs_baseline"] = (o - outs[s]).abs().max().item()
                     res["results"][key]["mean_abs_diff_vs_baseline"] = (o - outs[s]).abs().mean().item()
                 print(key, res["results"][key], flush=True)
-            except Exception as e: res["results"][key] = dict(error=f"{type(e).__name__}: {str(e)[:300]}"); traceback.print_exc()
+            except Exception as e:
+                res["results"][key] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
+                traceback.print_exc()
             save()
     if "compiled" in parts:
         g = torch.Generator().manual_seed(0)
         img512 = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 512, 512, generator=g), 3, 1, 1)[0]
         img2048 = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 2048, 2048, generator=g), 3, 1, 1)[0]
-        for name, kw in [("ours_unet_compiled", dict(compile_unet=True)), ("ours_unet_vae_compiled", dict(compile_unet=True, compile_vae=True))]:
+        for name, kw in [
+            ("ours_unet_compiled", dict(compile_unet=True)),
+            ("ours_unet_vae_compiled", dict(compile_unet=True, compile_vae=True)),
+        ]:
             try:
                 r = make(True, **kw)
-                res["results"][f"{name}_breakdown_512_ms"] = breakdown(r, 512, a.repeats); print(name, res["results"][f"{name}_breakdown_512_ms"], flush=True)
-                res["results"][f"{name}_512"] = timed(lambda: restore_image(r, img512, tile=512, min_side=0), a.repeats)[0]
-                print(name, res["results"][f"{name}_512"], flush=True); save()
+                res["results"][f"{name}_breakdown_512_ms"] = breakdown(r, 512, a.repeats)
+                print(name, res["results"][f"{name}_breakdown_512_ms"], flush=True)
+                res["results"][f"{name}_512"] = timed(
+                    lambda: restore_image(r, img512, tile=512, min_side=0), a.repeats
+                )[0]
+                print(name, res["results"][f"{name}_512"], flush=True)
+                save()
                 if kw.get("compile_vae"):
                     k2 = f"{name}_2048_tile512_tile_stride256_tiles_per_call7"
-                    res["results"][k2] = timed(lambda: restore_image(r, img2048, tile=512, tile_stride=256, tiles_per_call=7, min_side=0), 2)[0]
+                    res["results"][k2] = timed(
+                        lambda: restore_image(r, img2048, tile=512, tile_stride=256, tiles_per_call=7, min_side=0), 2
+                    )[0]
                     print(k2, res["results"][k2], flush=True)
-                del r; torch.cuda.empty_cache()
-            except Exception as e: res["results"][name] = dict(error=f"{type(e).__name__}: {str(e)[:300]}"); traceback.print_exc()
+                del r
+                torch.cuda.empty_cache()
+            except Exception as e:
+                res["results"][name] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
+                traceback.print_exc()
             save()
     save()
 
@@ -130,32 +191,56 @@ def train_step(grad_ckpt: bool, batch: int = 6, size: int = 512, steps: int = 5,
     from heritage_inpaint.discriminator import MultiLevelDiscriminator, hinge_d_loss
     from heritage_inpaint.lpips import LPIPS
     from heritage_inpaint.restorer_train import RestorerTrainConfig, generator_losses
+
     cfg = RestorerTrainConfig(model="sd2_base_random", batch=batch, size=size)
     r = load_restorer(cfg.restorer_config(), device="cuda", dtype=torch.float32)
-    r.vae.to(dtype=torch.bfloat16); r.text_encoder.to(dtype=torch.bfloat16)
-    if grad_ckpt: r.unet.enable_gradient_checkpointing(); r.vae.enable_gradient_checkpointing()
+    r.vae.to(dtype=torch.bfloat16)
+    r.text_encoder.to(dtype=torch.bfloat16)
+    if grad_ckpt:
+        r.unet.enable_gradient_checkpointing()
+        r.vae.enable_gradient_checkpointing()
     params = [p for n, p in r.unet.named_parameters() if "lora_" in n]
     disc, lp = MultiLevelDiscriminator().cuda(), LPIPS("vgg").cuda()
     opt_g, opt_d = torch.optim.Adam(params, 1e-5), torch.optim.Adam(disc.trainable_parameters(), 1e-5)
     emb = r.text_embedding("", batch=batch)
     lq, hq = torch.rand(batch, 3, size, size, device="cuda"), torch.rand(batch, 3, size, size, device="cuda")
     r.unet.train()
+
     def step():
         disc.heads.requires_grad_(False)
         with torch.autocast("cuda", torch.bfloat16):
             x, loss, _ = generator_losses(r, r.unet, disc, lp, lq, hq, emb, cfg)
-        loss.backward(); opt_g.step(); opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+        opt_g.zero_grad(set_to_none=True)
         disc.heads.requires_grad_(True)
         with torch.autocast("cuda", torch.bfloat16):
-            d = disc(torch.cat([hq, x.detach()])); ld = hinge_d_loss([o[:batch] for o in d], [o[batch:] for o in d])
-        ld.backward(); opt_d.step(); opt_d.zero_grad(set_to_none=True)
-    for _ in range(warmup): step()
-    sync(); torch.cuda.reset_peak_memory_stats(); times = []
+            d = disc(torch.cat([hq, x.detach()]))
+            ld = hinge_d_loss([o[:batch] for o in d], [o[batch:] for o in d])
+        ld.backward()
+        opt_d.step()
+        opt_d.zero_grad(set_to_none=True)
+
+    for _ in range(warmup):
+        step()
+    sync()
+    torch.cuda.reset_peak_memory_stats()
+    times = []
     for _ in range(steps):
-        sync(); t0 = time.perf_counter(); step(); sync(); times.append(time.perf_counter() - t0)
+        sync()
+        t0 = time.perf_counter()
+        step()
+        sync()
+        times.append(time.perf_counter() - t0)
     n_lora = sum(p.numel() for p in params)
-    return dict(it_per_s=1 / statistics.median(times), median_s=statistics.median(times), peak_mem_gib=torch.cuda.max_memory_allocated() / 2**30,
-                lora_params_M=n_lora / 1e6, batch=batch, size=size)
+    return dict(
+        it_per_s=1 / statistics.median(times),
+        median_s=statistics.median(times),
+        peak_mem_gib=torch.cuda.max_memory_allocated() / 2**30,
+        lora_params_M=n_lora / 1e6,
+        batch=batch,
+        size=size,
+    )
 
 
 if __name__ == "__main__":

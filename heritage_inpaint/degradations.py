@@ -22,56 +22,65 @@ __all__ = ['KERNEL_TYPES', 'DegradationConfig', 'anisotropic_kernel', 'sinc_kern
 # %% ../nbs/01a_degradations.ipynb #c005
 KERNEL_TYPES = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso")
 
+
 @dataclass
 class DegradationConfig:
     "Real-ESRGAN second-order degradation; defaults are the x4plus training options."
-    scale: int = 4
-    kernel_sizes: tuple[int, ...] = tuple(2 * v + 1 for v in range(3, 11))     # 7, 9, …, 21
-    kernel_prob: tuple[float, ...] = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)
-    sinc_prob: float = 0.1
-    blur_sigma: tuple[float, float] = (0.2, 3.0)
-    betag_range: tuple[float, float] = (0.5, 4.0)
-    betap_range: tuple[float, float] = (1.0, 2.0)
-    resize_prob: tuple[float, float, float] = (0.2, 0.7, 0.1)                  # up, down, keep
-    resize_range: tuple[float, float] = (0.15, 1.5)
-    gaussian_noise_prob: float = 0.5
-    noise_range: tuple[float, float] = (1.0, 30.0)                             # sigma on the 0-255 scale
-    poisson_scale_range: tuple[float, float] = (0.05, 3.0)
-    gray_noise_prob: float = 0.4
-    jpeg_range: tuple[float, float] = (30.0, 95.0)
-    second_blur_prob: float = 0.8
-    sinc_prob2: float = 0.1
-    blur_sigma2: tuple[float, float] = (0.2, 1.5)
-    resize_prob2: tuple[float, float, float] = (0.3, 0.4, 0.3)
-    resize_range2: tuple[float, float] = (0.3, 1.2)
-    gaussian_noise_prob2: float = 0.5
-    noise_range2: tuple[float, float] = (1.0, 25.0)
-    poisson_scale_range2: tuple[float, float] = (0.05, 2.5)
-    gray_noise_prob2: float = 0.4
-    jpeg_range2: tuple[float, float] = (30.0, 95.0)
-    final_sinc_prob: float = 0.8
-    usm_weight: float = 0.5
-    usm_radius: int = 50
-    usm_threshold: float = 10.0
+
+    scale: int = 4  # LQ is degraded at 1/scale, then resized back
+    kernel_sizes: tuple[int, ...] = tuple(2 * v + 1 for v in range(3, 11))  # 7, 9, …, 21
+    kernel_prob: tuple[float, ...] = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)  # probabilities of KERNEL_TYPES
+    sinc_prob: float = 0.1  # probability of a sinc kernel in the first blur
+    blur_sigma: tuple[float, float] = (0.2, 3.0)  # Gaussian blur sigma range, first round
+    betag_range: tuple[float, float] = (0.5, 4.0)  # shape range of generalized Gaussian kernels
+    betap_range: tuple[float, float] = (1.0, 2.0)  # shape range of plateau kernels
+    resize_prob: tuple[float, float, float] = (0.2, 0.7, 0.1)  # up, down, keep
+    resize_range: tuple[float, float] = (0.15, 1.5)  # resize factor range, first round
+    gaussian_noise_prob: float = 0.5  # Gaussian (else Poisson) noise probability, first round
+    noise_range: tuple[float, float] = (1.0, 30.0)  # sigma on the 0-255 scale
+    poisson_scale_range: tuple[float, float] = (0.05, 3.0)  # Poisson noise scale range, first round
+    gray_noise_prob: float = 0.4  # probability that noise is the same in all channels, first round
+    jpeg_range: tuple[float, float] = (30.0, 95.0)  # JPEG quality range, first round
+    second_blur_prob: float = 0.8  # probability of the second blur
+    sinc_prob2: float = 0.1  # probability of a sinc kernel in the second blur
+    blur_sigma2: tuple[float, float] = (0.2, 1.5)  # Gaussian blur sigma range, second round
+    resize_prob2: tuple[float, float, float] = (0.3, 0.4, 0.3)  # up, down, keep probabilities, second round
+    resize_range2: tuple[float, float] = (0.3, 1.2)  # resize factor range, second round
+    gaussian_noise_prob2: float = 0.5  # Gaussian (else Poisson) noise probability, second round
+    noise_range2: tuple[float, float] = (1.0, 25.0)  # Gaussian noise sigma range (0-255 scale), second round
+    poisson_scale_range2: tuple[float, float] = (0.05, 2.5)  # Poisson noise scale range, second round
+    gray_noise_prob2: float = 0.4  # probability that noise is the same in all channels, second round
+    jpeg_range2: tuple[float, float] = (30.0, 95.0)  # JPEG quality range, final round
+    final_sinc_prob: float = 0.8  # probability of the final sinc filter
+    usm_weight: float = 0.5  # unsharp-mask weight of the target
+    usm_radius: int = 50  # unsharp-mask radius of the target, pixels
+    usm_threshold: float = 10.0  # unsharp-mask threshold of the target (0-255 scale)
 
 # %% ../nbs/01a_degradations.ipynb #c007
 def _u(g: torch.Generator, lo: float, hi: float) -> float:
     return lo + (hi - lo) * torch.rand((), generator=g).item()
 
+
 def _choice(g: torch.Generator, probs) -> int:
     return int(torch.multinomial(torch.tensor(probs, dtype=torch.float64), 1, generator=g))
 
 # %% ../nbs/01a_degradations.ipynb #c008
-def anisotropic_kernel(size: int, sigma_x: float, sigma_y: float, theta: float, family: str = "gaussian", beta: float = 1.0) -> torch.Tensor:
+def anisotropic_kernel(
+    size: int, sigma_x: float, sigma_y: float, theta: float, family: str = "gaussian", beta: float = 1.0
+) -> torch.Tensor:
     "A `size×size` float64 blur kernel of `family` gaussian / generalized / plateau, normalised to sum 1."
-    if size % 2 == 0: raise InputError(f"kernel size {size} must be odd")
+    if size % 2 == 0:
+        raise InputError(f"kernel size {size} must be odd")
     r = torch.arange(size, dtype=torch.float64) - size // 2
     yy, xx = torch.meshgrid(r, r, indexing="ij")
     c, s = math.cos(theta), math.sin(theta)
-    u, v = c * xx + s * yy, -s * xx + c * yy                    # coordinates in the rotated frame
+    u, v = c * xx + s * yy, -s * xx + c * yy  # coordinates in the rotated frame
     d = (u / sigma_x) ** 2 + (v / sigma_y) ** 2
-    k = {"gaussian": lambda: torch.exp(-0.5 * d), "generalized": lambda: torch.exp(-0.5 * d ** beta),
-         "plateau": lambda: 1.0 / (1.0 + d ** beta)}[family]()
+    k = {
+        "gaussian": lambda: torch.exp(-0.5 * d),
+        "generalized": lambda: torch.exp(-0.5 * d**beta),
+        "plateau": lambda: 1.0 / (1.0 + d**beta),
+    }[family]()
     return k / k.sum()
 
 # %% ../nbs/01a_degradations.ipynb #c010
@@ -79,18 +88,22 @@ def sinc_kernel(size: int, cutoff: float, pad_to: int = 0) -> torch.Tensor:
     "2-D circular lowpass (sinc) kernel with `cutoff` in radians, normalised to sum 1, zero-padded to `pad_to`."
     r = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     yy, xx = torch.meshgrid(r, r, indexing="ij")
-    rho = torch.sqrt(xx ** 2 + yy ** 2).numpy()
+    rho = torch.sqrt(xx**2 + yy**2).numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         k = cutoff * special.j1(cutoff * rho) / (2 * np.pi * rho)
-    k[rho == 0] = cutoff ** 2 / (4 * np.pi)
-    k = torch.from_numpy(k); k = k / k.sum()
+    k[rho == 0] = cutoff**2 / (4 * np.pi)
+    k = torch.from_numpy(k)
+    k = k / k.sum()
     if pad_to > size:
-        if (pad_to - size) % 2: raise InputError(f"pad_to={pad_to} and size={size} must both be odd to keep the kernel centred")
+        if (pad_to - size) % 2:
+            raise InputError(f"pad_to={pad_to} and size={size} must both be odd to keep the kernel centred")
         k = F.pad(k, [(pad_to - size) // 2] * 4)
     return k
 
 # %% ../nbs/01a_degradations.ipynb #c012
-def random_blur_kernel(g: torch.Generator, cfg: DegradationConfig, second: bool = False, pad_to: int = 21) -> torch.Tensor:
+def random_blur_kernel(
+    g: torch.Generator, cfg: DegradationConfig, second: bool = False, pad_to: int = 21
+) -> torch.Tensor:
     "A random blur kernel as Real-ESRGAN draws it: sinc with `sinc_prob`, else one of `KERNEL_TYPES`."
     size = cfg.kernel_sizes[_choice(g, [1] * len(cfg.kernel_sizes))]
     if torch.rand((), generator=g).item() < (cfg.sinc_prob2 if second else cfg.sinc_prob):
@@ -99,14 +112,22 @@ def random_blur_kernel(g: torch.Generator, cfg: DegradationConfig, second: bool 
     kind = KERNEL_TYPES[_choice(g, cfg.kernel_prob)]
     lo, hi = cfg.blur_sigma2 if second else cfg.blur_sigma
     sx = _u(g, lo, hi)
-    sy, theta = (sx, 0.0) if kind.endswith("iso") and not kind.endswith("aniso") else (_u(g, lo, hi), _u(g, -math.pi, math.pi))
+    sy, theta = (
+        (sx, 0.0) if kind.endswith("iso") and not kind.endswith("aniso") else (_u(g, lo, hi), _u(g, -math.pi, math.pi))
+    )
     family = "gaussian" if kind in ("iso", "aniso") else kind.split("_")[0]
-    beta = 1.0 if family == "gaussian" else (_u(g, *cfg.betag_range) if family == "generalized" else _u(g, *cfg.betap_range))
+    beta = (
+        1.0
+        if family == "gaussian"
+        else (_u(g, *cfg.betag_range) if family == "generalized" else _u(g, *cfg.betap_range))
+    )
     k = anisotropic_kernel(size, sx, sy, theta, family, beta)
     return F.pad(k, [(pad_to - size) // 2] * 4) if pad_to > size else k
 
 # %% ../nbs/01a_degradations.ipynb #c015
-def add_noise(x: torch.Tensor, g: torch.Generator, gaussian_prob: float, sigma_range, poisson_range, gray_prob: float) -> torch.Tensor:
+def add_noise(
+    x: torch.Tensor, g: torch.Generator, gaussian_prob: float, sigma_range, poisson_range, gray_prob: float
+) -> torch.Tensor:
     "Gaussian (sigma on the 0-255 scale) or Poisson noise per sample, gray (same in all channels) with `gray_prob`."
     out = []
     for img in x:
@@ -138,37 +159,59 @@ def random_jpeg(x: torch.Tensor, g: torch.Generator, quality_range) -> torch.Ten
     return kornia.enhance.jpeg_codec_differentiable(x.clamp(0, 1), q).clamp(0, 1)
 
 # %% ../nbs/01a_degradations.ipynb #c019
-def degrade(hq: torch.Tensor, cfg: DegradationConfig | None = None, seed: int | torch.Generator = 0, resize_back: bool = True) -> torch.Tensor:
+def _filter(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    "Per-image kernels `[B,k,k]` over `x`, reflect-padded; replicate-padded when the image is too small to reflect."
+    pad = kernels.shape[-1] // 2
+    border = "reflect" if min(x.shape[-2:]) > pad else "replicate"
+    return kornia.filters.filter2d(x, kernels.to(x), border_type=border)
+
+
+def degrade(
+    hq: torch.Tensor, cfg: DegradationConfig | None = None, seed: int | torch.Generator = 0, resize_back: bool = True
+) -> torch.Tensor:
     "LQ batch from HQ `[B,3,H,W]` in [0,1]: two rounds of blur/resize/noise/JPEG, final sinc + JPEG, (resized back)."
     cfg = cfg or DegradationConfig()
-    if hq.dim() != 4 or hq.shape[1] != 3: raise InputError(f"HQ batch shape {tuple(hq.shape)}: expected [B,3,H,W]")
+    if hq.dim() != 4 or hq.shape[1] != 3:
+        raise InputError(f"HQ batch shape {tuple(hq.shape)}: expected [B,3,H,W]")
     g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
     H, W = hq.shape[-2:]
-    blur = lambda x, second: kornia.filters.filter2d(x, torch.stack([random_blur_kernel(g, cfg, second) for _ in x]).to(x), border_type="reflect")
+    blur = lambda x, second: _filter(x, torch.stack([random_blur_kernel(g, cfg, second) for _ in x]))
     x = blur(hq.float(), False)
     x = random_resize(x, g, cfg.resize_prob, cfg.resize_range)
     x = add_noise(x, g, cfg.gaussian_noise_prob, cfg.noise_range, cfg.poisson_scale_range, cfg.gray_noise_prob)
     x = random_jpeg(x, g, cfg.jpeg_range)
-    if torch.rand((), generator=g).item() < cfg.second_blur_prob: x = blur(x, True)
+    if torch.rand((), generator=g).item() < cfg.second_blur_prob:
+        x = blur(x, True)
     x = random_resize(x, g, cfg.resize_prob2, cfg.resize_range2)
     x = add_noise(x, g, cfg.gaussian_noise_prob2, cfg.noise_range2, cfg.poisson_scale_range2, cfg.gray_noise_prob2)
     lq_size = (H // cfg.scale, W // cfg.scale)
+
     def final_sinc(y):
         y = F.interpolate(y, size=lq_size, mode=("area", "bilinear", "bicubic")[_choice(g, [1, 1, 1])]).clamp(0, 1)
         if torch.rand((), generator=g).item() < cfg.final_sinc_prob:
-            k = torch.stack([sinc_kernel(cfg.kernel_sizes[_choice(g, [1] * len(cfg.kernel_sizes))], _u(g, math.pi / 3, math.pi), 21) for _ in y])
-            y = kornia.filters.filter2d(y, k.to(y), border_type="reflect")
+            k = torch.stack(
+                [
+                    sinc_kernel(
+                        cfg.kernel_sizes[_choice(g, [1] * len(cfg.kernel_sizes))], _u(g, math.pi / 3, math.pi), 21
+                    )
+                    for _ in y
+                ]
+            )
+            y = _filter(y, k)
         return y
-    if torch.rand((), generator=g).item() < 0.5: x = random_jpeg(final_sinc(x), g, cfg.jpeg_range2)
-    else: x = final_sinc(random_jpeg(x, g, cfg.jpeg_range2))
+
+    if torch.rand((), generator=g).item() < 0.5:
+        x = random_jpeg(final_sinc(x), g, cfg.jpeg_range2)
+    else:
+        x = final_sinc(random_jpeg(x, g, cfg.jpeg_range2))
     x = x.clamp(0, 1)
     return F.interpolate(x, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1) if resize_back else x
 
 # %% ../nbs/01a_degradations.ipynb #c022
 def usm_sharpen(x: torch.Tensor, weight: float = 0.5, radius: int = 50, threshold: float = 10.0) -> torch.Tensor:
     "Unsharp masking as in Real-ESRGAN's USMSharp: sharpen where the residual exceeds `threshold`/255, softly."
-    sigma = 0.3 * radius - 0.3 + 0.8                             # OpenCV's sigma for ksize 2·radius+1 and sigma 0
-    r = min(radius, min(x.shape[-2:]) - 1)                       # truncated on images smaller than the kernel
+    sigma = 0.3 * radius - 0.3 + 0.8  # OpenCV's sigma for ksize 2·radius+1 and sigma 0
+    r = min(radius, min(x.shape[-2:]) - 1)  # truncated on images smaller than the kernel
     blur = lambda y: kornia.filters.gaussian_blur2d(y, (2 * r + 1, 2 * r + 1), (sigma, sigma), border_type="reflect")
     residual = x - blur(x)
     mask = (residual.abs() * 255 > threshold).float()

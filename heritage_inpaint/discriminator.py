@@ -19,6 +19,7 @@ __all__ = ['VGGFeatures', 'OpenCLIPConvNeXtFeatures', 'MultiLevelDiscriminator',
 # %% ../nbs/33_discriminator.ipynb #c005
 class VGGFeatures(nn.Module):
     "Frozen VGG16 (LPIPS's ImageNet weights); `[B,3,H,W]` in [0,1] → five ReLU feature maps."
+
     def __init__(self, weights: str | Path | None = None):
         super().__init__()
         lp = LPIPS("vgg", weights)
@@ -27,20 +28,29 @@ class VGGFeatures(nn.Module):
         self.register_buffer("_scale", lp._scale.clone(), persistent=False)
         self.requires_grad_(False).eval()
 
-    def train(self, mode: bool = True): return super().train(False)     # frozen: always in eval mode
+    def train(self, mode: bool = True):
+        return super().train(False)  # frozen: always in eval mode
 
-    def forward(self, x): return self.net(((2 * x - 1) - self._shift) / self._scale)
+    def forward(self, x):
+        return self.net(((2 * x - 1) - self._shift) / self._scale)
 
 # %% ../nbs/33_discriminator.ipynb #c006
 class OpenCLIPConvNeXtFeatures(nn.Module):
     "Frozen OpenCLIP ConvNeXt trunk (HYPIR's backbone); needs `open_clip_torch` and a local weights file."
+
     def __init__(self, model_name: str = "convnext_xxlarge", weights: str | Path | None = None):
         super().__init__()
         if weights is None or not Path(weights).is_file():
-            raise InputError(f"ConvNeXt discriminator backbone: weights file {weights!r} not found; pass the OpenCLIP "
-                             f"checkpoint of {model_name} (e.g. laion2b_s34b_b82k_augreg_soup) or use backbone='vgg'")
-        try: import open_clip
-        except ImportError: raise InputError("the ConvNeXt backbone needs `pip install open_clip_torch`; or use backbone='vgg'") from None
+            raise InputError(
+                f"ConvNeXt discriminator backbone: weights file {weights!r} not found; pass the OpenCLIP "
+                f"checkpoint of {model_name} (e.g. laion2b_s34b_b82k_augreg_soup) or use backbone='vgg'"
+            )
+        try:
+            import open_clip
+        except ImportError:
+            raise InputError(
+                "the ConvNeXt backbone needs `pip install open_clip_torch`; or use backbone='vgg'"
+            ) from None
         model = open_clip.create_model(model_name, pretrained=str(weights))
         trunk = model.visual.trunk
         self.stem, self.stages = trunk.stem, trunk.stages
@@ -49,27 +59,45 @@ class OpenCLIPConvNeXtFeatures(nn.Module):
         self.register_buffer("_std", torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False).eval()
 
-    def train(self, mode: bool = True): return super().train(False)
+    def train(self, mode: bool = True):
+        return super().train(False)
 
     def forward(self, x):
         x, feats = self.stem((x - self._mean) / self._std), []
-        for s in self.stages: x = s(x); feats.append(x)
+        for s in self.stages:
+            x = s(x)
+            feats.append(x)
         return feats
 
 # %% ../nbs/33_discriminator.ipynb #c008
 def _head(c: int, width: int) -> nn.Sequential:
-    return nn.Sequential(spectral_norm(nn.Conv2d(c, width, 3, 1, 1)), nn.LeakyReLU(0.2, True),
-                         spectral_norm(nn.Conv2d(width, width, 3, 1, 1)), nn.LeakyReLU(0.2, True),
-                         spectral_norm(nn.Conv2d(width, 1, 1)))
+    return nn.Sequential(
+        spectral_norm(nn.Conv2d(c, width, 3, 1, 1)),
+        nn.LeakyReLU(0.2, True),
+        spectral_norm(nn.Conv2d(width, width, 3, 1, 1)),
+        nn.LeakyReLU(0.2, True),
+        spectral_norm(nn.Conv2d(width, 1, 1)),
+    )
+
 
 class MultiLevelDiscriminator(nn.Module):
     "Frozen backbone + one trainable spectral-norm head per tapped level; returns a list of logit maps."
-    def __init__(self, backbone: str = "vgg", weights: str | Path | None = None, levels: tuple[int, ...] | None = None,
-                 width: int = 64, convnext_name: str = "convnext_xxlarge"):
+
+    def __init__(
+        self,
+        backbone: str = "vgg",
+        weights: str | Path | None = None,
+        levels: tuple[int, ...] | None = None,
+        width: int = 64,
+        convnext_name: str = "convnext_xxlarge",
+    ):
         super().__init__()
-        if backbone == "vgg": self.backbone = VGGFeatures(weights)
-        elif backbone == "convnext": self.backbone = OpenCLIPConvNeXtFeatures(convnext_name, weights)
-        else: raise InputError(f"discriminator backbone {backbone!r}: expected 'vgg' or 'convnext'")
+        if backbone == "vgg":
+            self.backbone = VGGFeatures(weights)
+        elif backbone == "convnext":
+            self.backbone = OpenCLIPConvNeXtFeatures(convnext_name, weights)
+        else:
+            raise InputError(f"discriminator backbone {backbone!r}: expected 'vgg' or 'convnext'")
         self.levels = tuple(levels) if levels is not None else tuple(range(1, len(self.backbone.channels)))
         self.heads = nn.ModuleList(_head(self.backbone.channels[i], width) for i in self.levels)
 
@@ -77,12 +105,16 @@ class MultiLevelDiscriminator(nn.Module):
         feats = self.backbone(x)
         return [h(feats[i]) for h, i in zip(self.heads, self.levels)]
 
-    def trainable_parameters(self) -> list[nn.Parameter]: return list(self.heads.parameters())
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return list(self.heads.parameters())
 
 # %% ../nbs/33_discriminator.ipynb #c010
 def hinge_d_loss(real_logits: list[torch.Tensor], fake_logits: list[torch.Tensor]) -> torch.Tensor:
     "Discriminator hinge loss, averaged over levels."
-    return sum(torch.relu(1 - r).mean() + torch.relu(1 + f).mean() for r, f in zip(real_logits, fake_logits)) / len(real_logits)
+    return sum(torch.relu(1 - r).mean() + torch.relu(1 + f).mean() for r, f in zip(real_logits, fake_logits)) / len(
+        real_logits
+    )
+
 
 def hinge_g_loss(fake_logits: list[torch.Tensor]) -> torch.Tensor:
     "Generator hinge loss: −mean logit of the fakes, averaged over levels."

@@ -11,7 +11,16 @@ from pathlib import Path
 import torch
 
 from .inpainters import blend_known, get_inpainter
-from .io import InputError, atomic_write, list_images, load_image, load_mask, resize_image, save_image, save_mask
+from heritage_inpaint.io import (
+    InputError,
+    atomic_write,
+    list_images,
+    load_image,
+    load_mask,
+    resize_image,
+    save_image,
+    save_mask,
+)
 from .masks import moving_shape_masks
 from .samples import sample_dir
 
@@ -22,30 +31,43 @@ __all__ = ['NEGATIVE_KINDS', 'PreferenceDataConfig', 'clip_frames', 'make_negati
 # %% ../nbs/21_dpo_data.ipynb #c005
 NEGATIVE_KINDS = ("hallucination", "blur", "flicker")
 
+
 @dataclass
 class PreferenceDataConfig:
     "What to generate: clips of `clip_len` frames at `size²`, losers cycling through `kinds`."
-    image_dir: str | None = None      # None: the embedded sample photographs
-    out_dir: str = "outputs/dpo_data"
-    n_clips: int = 6
-    clip_len: int = 22
-    size: int = 256
-    pan_px: int = 2                   # camera drift per frame, pixels
-    kinds: tuple[str, ...] = NEGATIVE_KINDS
-    model: str = "tiny"               # SD2 pipeline for hallucination / flicker losers
-    steps: int = 20
-    seed: int = 0
+
+    image_dir: str | None = None  # None: the embedded sample photographs
+    out_dir: str = "outputs/dpo_data"  # output folder of the preference clips
+    n_clips: int = 6  # number of clips
+    clip_len: int = 22  # frames per clip
+    size: int = 256  # frame side in pixels
+    pan_px: int = 2  # camera drift per frame, pixels
+    kinds: tuple[str, ...] = NEGATIVE_KINDS  # loser kinds, cycled over the clips
+    model: str = "tiny"  # SD2 pipeline for hallucination / flicker losers
+    steps: int = 20  # denoising steps of the SD2 losers
+    seed: int = 0  # seeds crops, camera drift, masks and SD2 noise
 
 # %% ../nbs/21_dpo_data.ipynb #c006
 def clip_frames(image: torch.Tensor, n: int, size: int, pan_px: int, g: torch.Generator) -> torch.Tensor:
     "`[n,3,size,size]` crops of `image` whose window drifts by up to `pan_px` per frame in a random direction."
     need = size + n * pan_px
-    h, w = image.shape[-2:]; s = need / min(h, w)
-    if s > 1: image = resize_image(image, (max(need, round(h * s)), max(need, round(w * s)))); h, w = image.shape[-2:]
+    h, w = image.shape[-2:]
+    s = need / min(h, w)
+    if s > 1:
+        image = resize_image(image, (max(need, round(h * s)), max(need, round(w * s))))
+        h, w = image.shape[-2:]
     dy, dx = (int(v) for v in torch.randint(-pan_px, pan_px + 1, (2,), generator=g))
-    y0 = int(torch.randint(n * pan_px, h - size - n * pan_px + 1, (1,), generator=g)) if h - size >= 2 * n * pan_px else (h - size) // 2
-    x0 = int(torch.randint(n * pan_px, w - size - n * pan_px + 1, (1,), generator=g)) if w - size >= 2 * n * pan_px else (w - size) // 2
-    frames = [image[:, y0 + t * dy: y0 + t * dy + size, x0 + t * dx: x0 + t * dx + size] for t in range(n)]
+    y0 = (
+        int(torch.randint(n * pan_px, h - size - n * pan_px + 1, (1,), generator=g))
+        if h - size >= 2 * n * pan_px
+        else (h - size) // 2
+    )
+    x0 = (
+        int(torch.randint(n * pan_px, w - size - n * pan_px + 1, (1,), generator=g))
+        if w - size >= 2 * n * pan_px
+        else (w - size) // 2
+    )
+    frames = [image[:, y0 + t * dy : y0 + t * dy + size, x0 + t * dx : x0 + t * dx + size] for t in range(n)]
     return torch.stack(frames)
 
 # %% ../nbs/21_dpo_data.ipynb #c007
@@ -54,9 +76,9 @@ def make_negative(kind: str, frames: torch.Tensor, masks: torch.Tensor, seed: in
     if kind == "blur":
         telea = get_inpainter("telea")
         return torch.stack([telea(f, m) for f, m in zip(frames, masks)])
-    if kind == "hallucination":   # no prior: the pipeline sees a blank image, so the fill ignores the context
+    if kind == "hallucination":  # no prior: the pipeline sees a blank image, so the fill ignores the context
         return torch.stack([blend_known(sd2(torch.full_like(f, 0.5), m, seed), f, m) for f, m in zip(frames, masks)])
-    if kind == "flicker":         # independent seed per frame
+    if kind == "flicker":  # independent seed per frame
         return torch.stack([sd2(f, m, seed + 1000 * t) for t, (f, m) in enumerate(zip(frames, masks))])
     raise InputError(f"negative kind {kind!r}: expected one of {NEGATIVE_KINDS}")
 
@@ -64,51 +86,68 @@ def make_negative(kind: str, frames: torch.Tensor, masks: torch.Tensor, seed: in
 def _sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
+
 def verify_clip(clip_dir) -> str | None:
     "None if the clip is complete and its files match their checksums, else the reason it is not."
     d = Path(clip_dir)
-    try: meta = json.loads((d / "meta.json").read_text())
-    except Exception as e: return f"no readable meta.json ({type(e).__name__})"
+    try:
+        meta = json.loads((d / "meta.json").read_text())
+    except Exception as e:
+        return f"no readable meta.json ({type(e).__name__})"
     files = meta.get("files", {})
-    if len(files) != 3 * meta.get("clip_len", -1): return "file list incomplete"
+    if len(files) != 3 * meta.get("clip_len", -1):
+        return "file list incomplete"
     for name, digest in files.items():
-        if not (d / name).exists(): return f"{name} missing"
-        if _sha(d / name) != digest: return f"{name} does not match its checksum"
+        if not (d / name).exists():
+            return f"{name} missing"
+        if _sha(d / name) != digest:
+            return f"{name} does not match its checksum"
     return None
 
 # %% ../nbs/21_dpo_data.ipynb #c009
 def write_preference_clip(out: Path, name: str, frames, neg, masks, meta: dict) -> Path:
     "Write one clip atomically: into a temporary folder with checksums, then renamed to `out/clips/name`."
     final, tmp = out / "clips" / name, out / "clips" / f".tmp_{name}"
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     for t in range(len(frames)):
-        save_image(frames[t], tmp / f"gt_{t:02d}.png"); save_image(neg[t], tmp / f"neg_{t:02d}.png"); save_mask(masks[t], tmp / f"mask_{t:02d}.png")
+        save_image(frames[t], tmp / f"gt_{t:02d}.png")
+        save_image(neg[t], tmp / f"neg_{t:02d}.png")
+        save_mask(masks[t], tmp / f"mask_{t:02d}.png")
     meta = dict(meta, clip_len=len(frames), files={p.name: _sha(p) for p in sorted(tmp.glob("*.png"))})
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    shutil.rmtree(final, ignore_errors=True); os.replace(tmp, final)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
     return final
 
 # %% ../nbs/21_dpo_data.ipynb #c010
 def make_preference_data(cfg: PreferenceDataConfig) -> Path:
     "Generate `cfg.n_clips` preference clips (resumable) and write `manifest.jsonl`; returns the manifest path."
     from tqdm.auto import tqdm
+
     out = Path(cfg.out_dir)
     images = list(list_images(cfg.image_dir or sample_dir() / "images").values())
     sd2 = None
     for i in tqdm(range(cfg.n_clips), desc="preference clips", unit="clip"):
         name, kind = f"clip_{i:04d}", cfg.kinds[i % len(cfg.kinds)]
-        if verify_clip(out / "clips" / name) is None: continue                      # done in an earlier run
+        if verify_clip(out / "clips" / name) is None:
+            continue  # done in an earlier run
         g = torch.Generator().manual_seed(cfg.seed * 100003 + i)
         src = images[int(torch.randint(len(images), (1,), generator=g))]
         frames = clip_frames(load_image(src), cfg.clip_len, cfg.size, cfg.pan_px, g)
         masks = moving_shape_masks(cfg.size, cfg.size, cfg.clip_len, seed=cfg.seed * 100003 + i)
         if kind != "blur" and sd2 is None:
             from heritage_inpaint.sd2 import SD2Inpainter, SD2Settings
+
             sd2 = SD2Inpainter(model=cfg.model, settings=SD2Settings(size=cfg.size, steps=cfg.steps))
         neg = make_negative(kind, frames, masks, seed=cfg.seed * 100003 + i, sd2=sd2)
-        write_preference_clip(out, name, frames, neg, masks, dict(kind=kind, source=str(src), index=i, config=asdict(cfg)))
+        write_preference_clip(
+            out, name, frames, neg, masks, dict(kind=kind, source=str(src), index=i, config=asdict(cfg))
+        )
     valid = [d for d in sorted((out / "clips").glob("clip_*")) if verify_clip(d) is None]
-    lines = "".join(json.dumps(dict(clip=d.name, kind=json.loads((d / "meta.json").read_text())["kind"])) + "\n" for d in valid)
+    lines = "".join(
+        json.dumps(dict(clip=d.name, kind=json.loads((d / "meta.json").read_text())["kind"])) + "\n" for d in valid
+    )
     return atomic_write(out / "manifest.jsonl", lambda t: Path(t).write_text(lines))
 
 # %% ../nbs/21_dpo_data.ipynb #c012
@@ -118,15 +157,19 @@ def load_preference_clips(root) -> list[Path]:
     good = []
     for d in clips:
         why = verify_clip(d)
-        if why: warnings.warn(f"{d}: skipped, {why}", stacklevel=2)
-        else: good.append(d)
-    if not good: raise InputError(f"{root}: no valid preference clips (found {len(clips)} clip folders)")
+        if why:
+            warnings.warn(f"{d}: skipped, {why}", stacklevel=2)
+        else:
+            good.append(d)
+    if not good:
+        raise InputError(f"{root}: no valid preference clips (found {len(clips)} clip folders)")
     return good
 
 # %% ../nbs/21_dpo_data.ipynb #c013
 def load_clip(clip_dir, max_frames: int | None = None) -> dict:
     "A clip as tensors: `gt`, `neg` `[N,3,H,W]` in [0,1], `mask` `[N,1,H,W]` (1 = fill), and its `kind`."
-    d = Path(clip_dir); meta = json.loads((d / "meta.json").read_text())
+    d = Path(clip_dir)
+    meta = json.loads((d / "meta.json").read_text())
     n = meta["clip_len"] if max_frames is None else min(max_frames, meta["clip_len"])
     gt = torch.stack([load_image(d / f"gt_{t:02d}.png") for t in range(n)])
     neg = torch.stack([load_image(d / f"neg_{t:02d}.png") for t in range(n)])

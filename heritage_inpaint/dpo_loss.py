@@ -18,31 +18,40 @@ __all__ = ['REGIONS', 'RegionDPOConfig', 'region_errors', 'timestep_weight', 'DP
 # %% ../nbs/20_dpo_loss.ipynb #c005
 REGIONS = ("hole", "band", "context")
 
+
 @dataclass
 class RegionDPOConfig:
     "Region-Reg-DPO weights (seed 004's parameter table; ρ = 0 is step 5's first round)."
-    beta: float = 500.0
-    alpha: tuple[float, float, float] = (1.0, 1.5, 0.1)     # hole, band, context
-    rho: tuple[float, float, float] = (0.0, 0.0, 0.0)       # hole, band, context
-    timestep_weighting: str = "constant"                    # constant (T·ω = 1) | min_snr
-    snr_gamma: float = 5.0
+
+    beta: float = 500.0  # DPO temperature β
+    alpha: tuple[float, float, float] = (1.0, 1.5, 0.1)  # hole, band, context
+    rho: tuple[float, float, float] = (0.0, 0.0, 0.0)  # hole, band, context
+    timestep_weighting: str = "constant"  # constant (T·ω = 1) | min_snr
+    snr_gamma: float = 5.0  # γ of min-SNR timestep weighting
 
 # %% ../nbs/20_dpo_loss.ipynb #c006
 def region_errors(pred: torch.Tensor, target: torch.Tensor, regions: RegionMasks) -> torch.Tensor:
     "Per-sample region errors `[B,3]` (hole, band, context): Σ M_r (target − pred)² / (C·H·W), in float32."
-    if pred.shape != target.shape: raise InputError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ")
-    m = regions.stack().to(pred.device, torch.float32)                     # [B,3,h,w]
+    if pred.shape != target.shape:
+        raise InputError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ")
+    m = regions.stack().to(pred.device, torch.float32)  # [B,3,h,w]
     if m.shape[0] not in (1, pred.shape[0]) or m.shape[-2:] != pred.shape[-2:]:
-        raise InputError(f"region masks {tuple(m.shape)} do not match the latents {tuple(pred.shape)}; use latent_regions()")
-    se = (target.float() - pred.float()).pow(2).sum(1, keepdim=True)      # [B,1,h,w], summed over channels
+        raise InputError(
+            f"region masks {tuple(m.shape)} do not match the latents {tuple(pred.shape)}; use latent_regions()"
+        )
+    se = (target.float() - pred.float()).pow(2).sum(1, keepdim=True)  # [B,1,h,w], summed over channels
     return (se * m).flatten(2).sum(-1) / pred[0].numel()
 
 # %% ../nbs/20_dpo_loss.ipynb #c007
-def timestep_weight(cfg: RegionDPOConfig, timesteps: torch.Tensor | None = None, alphas_cumprod: torch.Tensor | None = None) -> torch.Tensor:
+def timestep_weight(
+    cfg: RegionDPOConfig, timesteps: torch.Tensor | None = None, alphas_cumprod: torch.Tensor | None = None
+) -> torch.Tensor:
     "T·ω(λ_t) per sample: 1 for 'constant', min(SNR, γ)/SNR for 'min_snr'."
-    if cfg.timestep_weighting == "constant": return torch.ones(1 if timesteps is None else len(timesteps))
+    if cfg.timestep_weighting == "constant":
+        return torch.ones(1 if timesteps is None else len(timesteps))
     if cfg.timestep_weighting == "min_snr":
-        if timesteps is None or alphas_cumprod is None: raise InputError("min_snr weighting needs timesteps and alphas_cumprod")
+        if timesteps is None or alphas_cumprod is None:
+            raise InputError("min_snr weighting needs timesteps and alphas_cumprod")
         a = alphas_cumprod.to(timesteps.device)[timesteps].float()
         snr = a / (1 - a)
         return torch.clamp(snr, max=cfg.snr_gamma) / snr
@@ -52,38 +61,64 @@ def timestep_weight(cfg: RegionDPOConfig, timesteps: torch.Tensor | None = None,
 @dataclass
 class DPOLossOutput:
     "The loss and what seed 004 step 4 says to monitor (per-sample tensors are detached)."
+
     loss: torch.Tensor
     dpo_loss: torch.Tensor
     sft_loss: torch.Tensor
-    s_region: torch.Tensor        # [B]
-    dgr: torch.Tensor             # [B] β'·σ(β'·s_region)
-    beta_prime: torch.Tensor      # [B]
-    sft_region: torch.Tensor      # [3] mean e_r^{θ,w} for hole, band, context
-    implicit_acc: torch.Tensor    # fraction of pairs with s_region < 0
+    s_region: torch.Tensor  # [B]
+    dgr: torch.Tensor  # [B] β'·σ(β'·s_region)
+    beta_prime: torch.Tensor  # [B]
+    sft_region: torch.Tensor  # [3] mean e_r^{θ,w} for hole, band, context
+    implicit_acc: torch.Tensor  # fraction of pairs with s_region < 0
 
     def scalars(self) -> dict[str, float]:
         "Plain floats for logging."
-        d = dict(loss=self.loss.item(), dpo_loss=self.dpo_loss.item(), sft_loss=self.sft_loss.item(),
-                 s_region=self.s_region.mean().item(), dgr=self.dgr.mean().item(), beta_prime=self.beta_prime.mean().item(),
-                 implicit_acc=self.implicit_acc.item())
+        d = dict(
+            loss=self.loss.item(),
+            dpo_loss=self.dpo_loss.item(),
+            sft_loss=self.sft_loss.item(),
+            s_region=self.s_region.mean().item(),
+            dgr=self.dgr.mean().item(),
+            beta_prime=self.beta_prime.mean().item(),
+            implicit_acc=self.implicit_acc.item(),
+        )
         d.update({f"sft_{r}": v.item() for r, v in zip(REGIONS, self.sft_region)})
         return d
 
 # %% ../nbs/20_dpo_loss.ipynb #c009
-def region_reg_dpo_loss(pred_w: torch.Tensor, pred_l: torch.Tensor, ref_w: torch.Tensor, ref_l: torch.Tensor,
-                        target_w: torch.Tensor, target_l: torch.Tensor, regions: RegionMasks, cfg: RegionDPOConfig,
-                        weight: torch.Tensor | None = None) -> DPOLossOutput:
+def region_reg_dpo_loss(
+    pred_w: torch.Tensor,
+    pred_l: torch.Tensor,
+    ref_w: torch.Tensor,
+    ref_l: torch.Tensor,
+    target_w: torch.Tensor,
+    target_l: torch.Tensor,
+    regions: RegionMasks,
+    cfg: RegionDPOConfig,
+    weight: torch.Tensor | None = None,
+) -> DPOLossOutput:
     "Region-Reg-DPO: −logσ(−β′·s_region) + Σ_r ρ_r e_r^{θ,w}. `ref_*` must come from the frozen reference (no grad)."
     if ref_w.requires_grad or ref_l.requires_grad:
-        raise InputError("reference predictions carry gradients: compute them under torch.no_grad() with the adapter disabled")
+        raise InputError(
+            "reference predictions carry gradients: compute them under torch.no_grad() with the adapter disabled"
+        )
     e_tw, e_tl = region_errors(pred_w, target_w, regions), region_errors(pred_l, target_l, regions)
     e_rw, e_rl = region_errors(ref_w, target_w, regions), region_errors(ref_l, target_l, regions)
-    alpha = torch.tensor(cfg.alpha, device=e_tw.device); rho = torch.tensor(cfg.rho, device=e_tw.device)
+    alpha = torch.tensor(cfg.alpha, device=e_tw.device)
+    rho = torch.tensor(cfg.rho, device=e_tw.device)
     s = (alpha * ((e_tw - e_rw) - (e_tl - e_rl))).sum(1)
     bp = cfg.beta * (torch.ones_like(s) if weight is None else weight.to(s).expand_as(s))
     dpo = -F.logsigmoid(-bp * s).mean()
     sft = (rho * e_tw).sum(1).mean()
     with torch.no_grad():
         dgr = bp * torch.sigmoid(bp * s)
-    return DPOLossOutput(loss=dpo + sft, dpo_loss=dpo, sft_loss=sft, s_region=s.detach(), dgr=dgr, beta_prime=bp,
-                         sft_region=e_tw.detach().mean(0), implicit_acc=(s.detach() < 0).float().mean())
+    return DPOLossOutput(
+        loss=dpo + sft,
+        dpo_loss=dpo,
+        sft_loss=sft,
+        s_region=s.detach(),
+        dgr=dgr,
+        beta_prime=bp,
+        sft_region=e_tw.detach().mean(0),
+        implicit_acc=(s.detach() < 0).float().mean(),
+    )

@@ -4,19 +4,26 @@
 
 # %% ../nbs/22_dpo_train.ipynb #c003
 from __future__ import annotations
-import csv, warnings
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from .dpo_data import load_clip, load_preference_clips
 from .dpo_loss import RegionDPOConfig, region_reg_dpo_loss, timestep_weight
 from .io import InputError, resize_image, resize_mask
 from .masks import latent_regions
-from .sd2_lora import (ATTENTION_PROJECTIONS, LoraTrainConfig, check_finite_loss, diffusion_target, finish_training,
-                                       encode_inpaint_batch, load_latest_checkpoint, prepare_trainable_unet, sample_generators,
-                                       save_checkpoint, save_trained_weights)
+from heritage_inpaint.sd2_lora import (
+    ATTENTION_PROJECTIONS,
+    LoraTrainConfig,
+    diffusion_target,
+    encode_inpaint_batch,
+    prepare_trainable_unet,
+    save_trained_weights,
+)
+from .training import TrainResult, TrainingRun, check_finite_loss, sample_generators
 
 # %% auto #0
 __all__ = ['DPOTrainConfig', 'reference_prediction', 'DGRMonitor', 'train_region_dpo', 'temporal_inconsistency',
@@ -26,112 +33,150 @@ __all__ = ['DPOTrainConfig', 'reference_prediction', 'DGRMonitor', 'train_region
 @dataclass
 class DPOTrainConfig:
     "A Region-Reg-DPO run: data, model, loss weights (seed 004's table) and optimisation."
-    data_dir: str = "outputs/dpo_data"
-    model: str = "tiny"
-    out_dir: str = "outputs/dpo"
-    beta: float = 500.0
-    alpha: tuple[float, float, float] = (1.0, 1.5, 0.1)
-    rho: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    timestep_weighting: str = "constant"
-    band_px: int = 9                      # dilation k of the boundary band, image pixels (scaled to latents)
-    lr: float = 2e-6
-    steps: int = 200
-    rank: int = 16
-    lora_alpha: float = 32.0
-    clip_len: int | None = None           # frames per clip used (None: all)
-    clips_per_step: int = 1               # clips per process and step (global batch = clips_per_step × processes)
-    size: int | None = None               # resize frames (None: as stored)
-    mixed_precision: str = "no"
-    gradient_checkpointing: bool = False
-    max_grad_norm: float = 1.0
-    checkpoint_every: int = 50
-    resume: bool = False
-    seed: int = 0
+
+    data_dir: str = "outputs/dpo_data"  # folder of preference clips (make-prefs)
+    model: str = "tiny"  # SD2-inpainting preset (tiny | full), pipeline folder or hub id
+    out_dir: str = "outputs/dpo"  # output folder: lora_unet.safetensors, checkpoints/, logs/, metrics.csv
+    beta: float = RegionDPOConfig.beta  # DPO temperature β (scaled by the timestep weight into β′)
+    alpha: tuple[float, float, float] = RegionDPOConfig.alpha  # region weights α of the DPO term: hole, band, context
+    rho: tuple[float, float, float] = RegionDPOConfig.rho  # region weights ρ of the SFT term: hole, band, context
+    timestep_weighting: str = RegionDPOConfig.timestep_weighting  # constant | min_snr
+    snr_gamma: float = RegionDPOConfig.snr_gamma  # γ of min-SNR timestep weighting
+    band_px: int = 9  # dilation k of the boundary band, image pixels (scaled to latents)
+    lr: float = 2e-6  # AdamW learning rate
+    steps: int = 200  # optimizer steps
+    rank: int = 16  # LoRA rank
+    lora_alpha: float = 32.0  # LoRA alpha (scale alpha / rank, folded into the saved weights)
+    clip_len: int | None = None  # frames per clip used (None: all)
+    clips_per_step: int = 1  # clips per process and step (global batch = clips_per_step × processes)
+    size: int | None = None  # resize frames (None: as stored)
+    mixed_precision: str = "no"  # no | fp16 | bf16
+    gradient_checkpointing: bool = False  # recompute UNet activations in the backward pass (less memory)
+    max_grad_norm: float = 1.0  # gradient clipping norm
+    checkpoint_every: int = 50  # steps between checkpoints
+    keep_checkpoints: int = 2  # newest checkpoints kept
+    resume: bool = False  # continue the run in out_dir
+    overwrite: bool = False  # replace the run in out_dir
+    seed: int = 0  # seeds clip choice, noise and timesteps per global sample
+
+    def __post_init__(self):
+        for name in ("alpha", "rho"):
+            if len(getattr(self, name)) != 3:
+                raise InputError(
+                    f"--{name} {','.join(map(str, getattr(self, name)))}: expected three numbers (hole, band, context)"
+                )
 
     def loss_config(self) -> RegionDPOConfig:
-        return RegionDPOConfig(beta=float(self.beta), alpha=tuple(self.alpha), rho=tuple(self.rho), timestep_weighting=self.timestep_weighting)
+        return RegionDPOConfig(
+            beta=float(self.beta),
+            alpha=tuple(self.alpha),
+            rho=tuple(self.rho),
+            timestep_weighting=self.timestep_weighting,
+            snr_gamma=float(self.snr_gamma),
+        )
 
 # %% ../nbs/22_dpo_train.ipynb #c006
 def reference_prediction(unet, x, t, emb):
     "The frozen reference: the same UNet with its LoRA adapter disabled, without gradients."
     with torch.no_grad():
         unet.disable_adapters()
-        try: return unet(x, t, emb).sample
-        finally: unet.enable_adapters()
+        try:
+            return unet(x, t, emb).sample
+        finally:
+            unet.enable_adapters()
 
 # %% ../nbs/22_dpo_train.ipynb #c007
 class DGRMonitor:
     "Warn when DGR collapses to ~0 in the first steps (seed 004 step 4: β or lr too large)."
-    def __init__(self, window: int = 10, ratio: float = 0.01): self.first, self.window, self.ratio, self.warned = None, window, ratio, False
+
+    def __init__(self, window: int = 10, ratio: float = 0.01):
+        self.first, self.window, self.ratio, self.warned = None, window, ratio, False
+
     def update(self, step: int, dgr: float) -> bool:
-        if self.first is None: self.first = dgr
+        if self.first is None:
+            self.first = dgr
         if not self.warned and step <= self.window and dgr < self.ratio * self.first:
-            warnings.warn(f"DGR collapsed from {self.first:.3g} to {dgr:.3g} by step {step}: beta or the learning rate is "
-                          f"too large (seed 004 step 4); training signal is gone", stacklevel=2)
+            warnings.warn(
+                f"DGR collapsed from {self.first:.3g} to {dgr:.3g} by step {step}: beta or the learning rate is "
+                f"too large (seed 004 step 4); training signal is gone",
+                stacklevel=2,
+            )
             self.warned = True
         return self.warned
 
 # %% ../nbs/22_dpo_train.ipynb #c009
-def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> dict:
-    "Train a LoRA with Region-Reg-DPO on preference clips; returns {'weights', 'history'} (history: per-step scalars)."
-    from accelerate import Accelerator
+def _clip_latents(clips, g, cfg, vae, scheduler, device, wdtype) -> dict:
+    "One preference clip drawn with `g`: winner and loser latents, shared conditioning, noise and timestep."
+    c = load_clip(clips[int(torch.randint(len(clips), (1,), generator=g))], cfg.clip_len)
+    gt, neg, mask = c["gt"], c["neg"], c["mask"]
+    if cfg.size:
+        side = (cfg.size, cfg.size)
+        gt, neg, mask = resize_image(gt, side), resize_image(neg, side), resize_mask(mask, side)
+    n = len(gt)
+    px = torch.cat([gt, neg]).to(device, wdtype) * 2 - 1
+    with torch.no_grad():
+        lat, mlat, mlat_mask = encode_inpaint_batch(vae, px, torch.cat([mask, mask]).to(device, wdtype), [g] * (2 * n))
+    mlat[n:] = mlat[:n]  # winner and loser share the masked-image conditioning
+    noise = torch.randn(lat[:n].shape, generator=g).to(lat)  # same noise for winner and loser
+    t = torch.randint(0, scheduler.config.num_train_timesteps, (1,), generator=g).to(device).repeat(n)
+    return dict(
+        lat=lat.float(), mlat=mlat.float(), mk=mlat_mask.float(), noise=noise.float(), t=t, mask=mask, kind=c["kind"]
+    )
+
+
+def _winners_then_losers(parts: list[dict], key: str) -> torch.Tensor:
+    "All clips' winner rows of `key`, then all their loser rows."
+    winners = [p[key][: len(p["t"])] for p in parts]
+    losers = [p[key][len(p["t"]) :] for p in parts]
+    return torch.cat(winners + losers)
+
+
+def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> TrainResult:
+    "Train a LoRA with Region-Reg-DPO on preference clips; `history` rows hold the loss and seed 004's monitors."
     from diffusers import DDPMScheduler
-    from tqdm.auto import tqdm
     from heritage_inpaint.sd2 import load_inpaint_pipeline
 
-    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
-    acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision,
-                      log_with="tensorboard", project_dir=str(out / "logs"))
-    clips = load_preference_clips(cfg.data_dir)
-    if pipe is None: pipe = load_inpaint_pipeline(cfg.model, device=str(acc.device), dtype=torch.float32, seed=cfg.seed)
+    clips = load_preference_clips(cfg.data_dir)  # cheap checks before the folder and the model
+    run = TrainingRun("region_dpo", cfg, mixed_precision=cfg.mixed_precision)
+    acc = run.acc
+    if pipe is None:
+        pipe = load_inpaint_pipeline(cfg.model, device=str(acc.device), dtype=torch.float32, seed=cfg.seed)
     unet, vae, text_encoder = pipe.unet, pipe.vae, pipe.text_encoder
-    vae.requires_grad_(False); text_encoder.requires_grad_(False)
-    lcfg = LoraTrainConfig(rank=cfg.rank, alpha=cfg.lora_alpha, target_modules=ATTENTION_PROJECTIONS, mode="lora", out_dir=cfg.out_dir)
+    vae.requires_grad_(False)
+    text_encoder.requires_grad_(False)
+    lcfg = LoraTrainConfig(
+        rank=cfg.rank, alpha=cfg.lora_alpha, target_modules=ATTENTION_PROJECTIONS, mode="lora", out_dir=cfg.out_dir
+    )
     params = prepare_trainable_unet(unet, lcfg)
-    if cfg.gradient_checkpointing: unet.enable_gradient_checkpointing()
+    if cfg.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
     scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr)
     lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
     unet, optimizer, lr_scheduler = acc.prepare(unet, optimizer, lr_scheduler)
     base = acc.unwrap_model(unet)
     wdtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(cfg.mixed_precision, torch.float32)
-    vae.to(acc.device, wdtype); text_encoder.to(acc.device, wdtype)
+    vae.to(acc.device, wdtype)
+    text_encoder.to(acc.device, wdtype)
     with torch.no_grad():
-        ids = pipe.tokenizer([""], padding="max_length", max_length=pipe.tokenizer.model_max_length, return_tensors="pt").input_ids
+        ids = pipe.tokenizer(
+            [""], padding="max_length", max_length=pipe.tokenizer.model_max_length, return_tensors="pt"
+        ).input_ids
         emb1 = text_encoder(ids.to(acc.device))[0]
     lossc = cfg.loss_config()
-    start = load_latest_checkpoint(out / "checkpoints", base, optimizer, lr_scheduler) if cfg.resume else 0
-    csv_path = out / "metrics.csv"
-    history = [] if start == 0 or not csv_path.exists() else [dict(r) for r in csv.DictReader(csv_path.open()) if int(r["step"]) <= start]
-    if acc.is_main_process:
-        acc.init_trackers("region_dpo", config={k: str(v) for k, v in asdict(cfg).items()})
-        csv_path.unlink(missing_ok=True)            # rows past the resumed checkpoint are dropped, the rest rewritten
-        if history:
-            with csv_path.open("w", newline="") as f:
-                wr = csv.DictWriter(f, fieldnames=list(history[0])); wr.writeheader(); wr.writerows(history)
+    start = run.start(base, optimizer, lr_scheduler)
     monitor = DGRMonitor()
     unet.train()
-    for step in tqdm(range(start, cfg.steps), desc="region-dpo", disable=not acc.is_local_main_process):
-        parts = []
-        for g in sample_generators(cfg.seed, step, acc.process_index * cfg.clips_per_step, cfg.clips_per_step):
-            c = load_clip(clips[int(torch.randint(len(clips), (1,), generator=g))], cfg.clip_len)
-            gt, neg, mask = c["gt"], c["neg"], c["mask"]
-            if cfg.size: gt, neg, mask = resize_image(gt, (cfg.size,) * 2), resize_image(neg, (cfg.size,) * 2), resize_mask(mask, (cfg.size,) * 2)
-            n = len(gt)
-            px = torch.cat([gt, neg]).to(acc.device, wdtype) * 2 - 1
-            with torch.no_grad():
-                lat, mlat, mlat_mask = encode_inpaint_batch(vae, px, torch.cat([mask, mask]).to(acc.device, wdtype), [g] * (2 * n))
-            mlat[n:] = mlat[:n]                                  # winner and loser share the masked-image conditioning
-            noise = torch.randn(lat[:n].shape, generator=g).to(lat)                          # same noise for w and l
-            t = torch.randint(0, scheduler.config.num_train_timesteps, (1,), generator=g).to(acc.device).repeat(n)
-            parts.append(dict(lat=lat.float(), mlat=mlat.float(), mk=mlat_mask.float(), noise=noise.float(), t=t, mask=mask, kind=c["kind"]))
-        half = lambda key, loser: torch.cat([p[key][len(p["t"]):] if loser else p[key][:len(p["t"])] for p in parts])
-        lat, mlat, mlat_mask = (torch.cat([half(k, False), half(k, True)]) for k in ("lat", "mlat", "mk"))   # all winners, then all losers
-        t1 = torch.cat([p["t"] for p in parts]); n = len(t1)
-        noise = torch.cat([p["noise"] for p in parts]).repeat(2, 1, 1, 1); t = t1.repeat(2)
+    for step in run.progress(cfg.steps, "region-dpo"):
+        gens = sample_generators(cfg.seed, step, acc.process_index * cfg.clips_per_step, cfg.clips_per_step)
+        parts = [_clip_latents(clips, g, cfg, vae, scheduler, acc.device, wdtype) for g in gens]
+        lat, mlat, mlat_mask = (_winners_then_losers(parts, k) for k in ("lat", "mlat", "mk"))
+        t1 = torch.cat([p["t"] for p in parts])
+        n = len(t1)
+        noise = torch.cat([p["noise"] for p in parts]).repeat(2, 1, 1, 1)
+        t = t1.repeat(2)
         mask = torch.cat([p["mask"] for p in parts])
-        noisy = scheduler.add_noise(lat, noise, t)
-        x = torch.cat([noisy, mlat_mask, mlat], 1)
+        x = torch.cat([scheduler.add_noise(lat, noise, t), mlat_mask, mlat], 1)
         emb = emb1.expand(2 * n, -1, -1)
         target = diffusion_target(scheduler, lat, noise, t)
         regions = latent_regions(mask.to(acc.device), band_px=cfg.band_px)
@@ -140,34 +185,27 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> dict:
             pred = unet(x, t, emb).sample
         w = timestep_weight(lossc, t[:n].cpu(), scheduler.alphas_cumprod).to(acc.device)
         res = region_reg_dpo_loss(pred[:n], pred[n:], ref[:n], ref[n:], target[:n], target[n:], regions, lossc, w)
-        check_finite_loss(res.loss, step + 1)
+        check_finite_loss(res.loss, step + 1, "lower --lr or --beta")
         acc.backward(res.loss)
-        if acc.sync_gradients: acc.clip_grad_norm_(params, cfg.max_grad_norm)
-        optimizer.step(); lr_scheduler.step(); optimizer.zero_grad(set_to_none=True)
-        sc = {k: acc.gather(torch.tensor([v], device=acc.device)).mean().item() for k, v in res.scalars().items()}
-        sc["step"] = step + 1; sc["kind"] = "+".join(p["kind"] for p in parts)
-        history.append(sc)
-        monitor.update(step + 1 - start, sc["dgr"])
-        acc.log({k: v for k, v in sc.items() if k not in ("step", "kind")}, step=step + 1)
-        if acc.is_main_process:
-            new = not csv_path.exists()
-            with csv_path.open("a", newline="") as f:
-                wr = csv.DictWriter(f, fieldnames=list(sc))
-                if new: wr.writeheader()
-                wr.writerow(sc)
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            acc.wait_for_everyone()
-            if acc.is_main_process: save_checkpoint(out / "checkpoints", step + 1, base, optimizer, lr_scheduler)
+        if acc.sync_gradients:
+            acc.clip_grad_norm_(params, cfg.max_grad_norm)
+        optimizer.step()
+        lr_scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        row = run.log(step + 1, {**run.mean(res.scalars()), "kind": "+".join(p["kind"] for p in parts)})
+        monitor.update(step + 1 - start, row["dgr"])
+        if run.due(step + 1, cfg.checkpoint_every, cfg.steps):
+            run.checkpoint(step + 1, base, optimizer, lr_scheduler)
     acc.wait_for_everyone()
-    weights = save_trained_weights(base, lcfg) if acc.is_main_process else None
-    del unet                                 # the DDP wrapper goes before the process group (finish_training)
-    finish_training(acc)
-    return {"weights": weights, "history": history}
+    weights = save_trained_weights(base, lcfg) if run.is_main else None
+    del unet, base  # the DDP wrapper goes before the process group (finish_training)
+    return run.finish(weights, cfg.steps)
 
 # %% ../nbs/22_dpo_train.ipynb #c013
 def temporal_inconsistency(result: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> float:
     "Mean |Δresult − Δgt| between consecutive frames over the union of their masks (`[N,3,H,W]`, `[N,1,H,W]`)."
-    if len(result) < 2: raise InputError("temporal inconsistency needs at least two frames")
+    if len(result) < 2:
+        raise InputError("temporal inconsistency needs at least two frames")
     d = ((result[1:] - result[:-1]) - (gt[1:] - gt[:-1])).abs()
     m = torch.maximum(mask[1:], mask[:-1]).expand_as(d)
     return (d * m).sum().item() / max(m.sum().item(), 1.0)
@@ -175,15 +213,25 @@ def temporal_inconsistency(result: torch.Tensor, gt: torch.Tensor, mask: torch.T
 # %% ../nbs/22_dpo_train.ipynb #c015
 def evaluate_on_clips(inpainters: dict, clips: list, max_frames: int | None = None, seed: int = 0) -> "pd.DataFrame":
     "Masked PSNR/SSIM/LPIPS and temporal inconsistency of each inpainter (name → inpainter) on each clip."
-    import pandas as pd
+
     from heritage_inpaint.metrics import image_metrics
+
     rows = []
     for cd in clips:
         c = load_clip(cd, max_frames)
         for name, inp in inpainters.items():
             res = torch.stack([inp(f, m, seed) if m.sum() > 0 else f for f, m in zip(c["gt"], c["mask"])])
             mets = [image_metrics(r, f, m) for r, f, m in zip(res, c["gt"], c["mask"]) if m.sum() > 0]
-            rows.append(dict(clip=Path(cd).name, method=name, **{k: sum(x[k] for x in mets) / len(mets)
-                             for k in ("psnr_masked", "ssim_masked", "lpips_masked") if mets[0][k] is not None},
-                             temporal_inconsistency=temporal_inconsistency(res, c["gt"], c["mask"])))
+            rows.append(
+                dict(
+                    clip=Path(cd).name,
+                    method=name,
+                    **{
+                        k: sum(x[k] for x in mets) / len(mets)
+                        for k in ("psnr_masked", "ssim_masked", "lpips_masked")
+                        if mets[0][k] is not None
+                    },
+                    temporal_inconsistency=temporal_inconsistency(res, c["gt"], c["mask"]),
+                )
+            )
     return pd.DataFrame(rows)

@@ -13,14 +13,16 @@ import torch
 from .io import InputError, to_uint8
 
 # %% auto #0
-__all__ = ['INPAINTERS', 'LAZY_INPAINTERS', 'Inpainter', 'blend_known', 'check_pair', 'register_inpainter', 'get_inpainter',
-           'OpenCVInpainter', 'PatchMatchInpainter', 'row_seeds']
+__all__ = ['INPAINTERS', 'Inpainter', 'blend_known', 'check_pair', 'register_inpainter', 'get_inpainter', 'OpenCVInpainter',
+           'PatchMatchInpainter', 'row_seeds']
 
 # %% ../nbs/05_inpainters.ipynb #c005
 @runtime_checkable
 class Inpainter(Protocol):
     "Anything that fills `mask` = 1 pixels of `image` and keeps the others: `(image, mask, seed) -> image`."
+
     name: str
+
     def __call__(self, image: torch.Tensor, mask: torch.Tensor, seed: int | None = None) -> torch.Tensor: ...
 
 # %% ../nbs/05_inpainters.ipynb #c006
@@ -31,36 +33,42 @@ def blend_known(result: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -
 # %% ../nbs/05_inpainters.ipynb #c008
 def check_pair(image: torch.Tensor, mask: torch.Tensor) -> None:
     "Validate an inpainter's inputs: `[3,H,W]` image, `[1,H,W]` {0,1} mask of the same size."
-    if image.dim() != 3 or image.shape[0] != 3: raise InputError(f"image shape {tuple(image.shape)}: expected [3,H,W]")
-    if mask.dim() != 3 or mask.shape[0] != 1: raise InputError(f"mask shape {tuple(mask.shape)}: expected [1,H,W]")
+    if image.dim() != 3 or image.shape[0] != 3:
+        raise InputError(f"image shape {tuple(image.shape)}: expected [3,H,W]")
+    if mask.dim() != 3 or mask.shape[0] != 1:
+        raise InputError(f"mask shape {tuple(mask.shape)}: expected [1,H,W]")
     if image.shape[-2:] != mask.shape[-2:]:
         raise InputError(f"image {tuple(image.shape[-2:])} and mask {tuple(mask.shape[-2:])} differ in size")
-    if not torch.all((mask == 0) | (mask == 1)): raise InputError("mask is not binary (values other than 0 and 1)")
+    if not torch.all((mask == 0) | (mask == 1)):
+        raise InputError("mask is not binary (values other than 0 and 1)")
 
 # %% ../nbs/05_inpainters.ipynb #c009
 INPAINTERS: dict[str, Callable[..., Inpainter]] = {}
 
+
 def register_inpainter(name: str):
     "Decorator: register a factory (class or function returning an `Inpainter`) under `name`."
+
     def deco(factory):
         INPAINTERS[name] = factory
         return factory
+
     return deco
 
-LAZY_INPAINTERS = {"sd2": "heritage_inpaint.sd2", "patch": "heritage_inpaint.patch_train"}   # registered on import (heavy dependencies)
 
 def get_inpainter(name: str, **kwargs) -> Inpainter:
-    "Build the registered inpainter `name` with `kwargs` (importing its module first for lazily registered ones)."
-    if name not in INPAINTERS and name in LAZY_INPAINTERS:
-        import importlib; importlib.import_module(LAZY_INPAINTERS[name])
-    if name not in INPAINTERS: raise InputError(f"unknown method {name!r}; available: {', '.join(sorted(INPAINTERS))}")
+    "Build the registered inpainter `name` with `kwargs`."
+    if name not in INPAINTERS:
+        raise InputError(f"unknown method {name!r}; available: {', '.join(sorted(INPAINTERS))}")
     return INPAINTERS[name](**kwargs)
 
 # %% ../nbs/05_inpainters.ipynb #c010
 class OpenCVInpainter:
     "OpenCV's Telea (`method='telea'`) or Navier–Stokes (`method='ns'`) inpainting; deterministic."
+
     def __init__(self, method: str = "telea", radius: int = 5):
-        if method not in ("telea", "ns"): raise InputError(f"OpenCV inpainting method {method!r}: expected 'telea' or 'ns'")
+        if method not in ("telea", "ns"):
+            raise InputError(f"OpenCV inpainting method {method!r}: expected 'telea' or 'ns'")
         self.name, self.radius = method, radius
         self.flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
 
@@ -69,16 +77,21 @@ class OpenCVInpainter:
         out = cv2.inpaint(to_uint8(image), to_uint8(mask), self.radius, self.flag)
         return blend_known(torch.from_numpy(out).permute(2, 0, 1).float() / 255.0, image, mask)
 
+
 register_inpainter("telea")(lambda **kw: OpenCVInpainter("telea", **kw))
 register_inpainter("ns")(lambda **kw: OpenCVInpainter("ns", **kw))
 
 # %% ../nbs/05_inpainters.ipynb #c013
 class PatchMatchInpainter:
     "Exemplar-based PatchMatch fill (pypatchmatch); `patch_size` is the patch radius, the search is seeded."
+
     name = "patchmatch"
+
     def __init__(self, patch_size: int = 3):
         from patchmatch import patch_match
-        if not patch_match.patchmatch_available: raise RuntimeError("pypatchmatch's compiled library could not be loaded")
+
+        if not patch_match.patchmatch_available:
+            raise RuntimeError("pypatchmatch's compiled library could not be loaded")
         self._pm, self.patch_size = patch_match, patch_size
 
     def __call__(self, image, mask, seed=None):
@@ -87,12 +100,16 @@ class PatchMatchInpainter:
         out = self._pm.inpaint(to_uint8(image), mask=to_uint8(mask), patch_size=self.patch_size)
         return blend_known(torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).float() / 255.0, image, mask)
 
+
 register_inpainter("patchmatch")(PatchMatchInpainter)
 
 # %% ../nbs/05_inpainters.ipynb #c017
 def row_seeds(seed: int | None, rows: int) -> list[int]:
     "Seeds for `rows` collage rows: `seed, seed+1, …` if `seed > 0`, else fresh random seeds."
-    if rows < 1: raise InputError(f"rows={rows}: must be >= 1")
-    if seed is not None and seed < 0: raise InputError(f"seed={seed}: must be >= 0 (0 means random)")
-    if seed: return [seed + i for i in range(rows)]
+    if rows < 1:
+        raise InputError(f"rows={rows}: must be >= 1")
+    if seed is not None and seed < 0:
+        raise InputError(f"seed={seed}: must be >= 0 (0 means random)")
+    if seed:
+        return [seed + i for i in range(rows)]
     return [int(s) for s in np.random.default_rng().integers(1, 2**31 - 1, size=rows)]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_io.ipynb #c003
 from __future__ import annotations
-import os, tempfile, warnings
+import importlib.resources, os, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +14,15 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'MASK_MODES', 'InputError', 'load_image', 'binarize_mask', 'check_mask_coverage', 'resize_mask',
-           'load_mask', 'list_images', 'Pairing', 'pair_images_masks', 'model_size', 'resize_image', 'to_model_size',
-           'from_model_size', 'to_uint8', 'atomic_write', 'save_image', 'save_mask']
+__all__ = ['IMAGE_EXTS', 'MASK_MODES', 'DEFAULT_MASK_MODE', 'InputError', 'load_image', 'binarize_mask', 'check_mask_coverage',
+           'resize_mask', 'load_mask', 'list_images', 'Pairing', 'pair_images_masks', 'model_size', 'resize_image',
+           'to_model_size', 'from_model_size', 'to_uint8', 'atomic_write', 'save_image', 'save_mask', 'package_data']
 
 # %% ../nbs/00_io.ipynb #c005
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 MASK_MODES = ("black", "white")
+DEFAULT_MASK_MODE = "black"  # the file convention everywhere unless a mask_mode says otherwise
+
 
 class InputError(ValueError):
     "A bad input file or argument. The message always names the file (or argument) and the problem."
@@ -28,42 +30,53 @@ class InputError(ValueError):
 # %% ../nbs/00_io.ipynb #c007
 def _png_bit_depth(path: Path) -> int:
     "Bit depth from a PNG's IHDR chunk (byte 24), or 8 for anything that is not a PNG."
-    with open(path, "rb") as f: head = f.read(26)
+    with open(path, "rb") as f:
+        head = f.read(26)
     return head[24] if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 25 else 8
 
 # %% ../nbs/00_io.ipynb #c008
 def _open_checked(path) -> tuple[Path, Image.Image]:
     "Open `path` with Pillow and decode it fully, turning every failure into an `InputError` naming the file."
     path = Path(path)
-    if not path.exists(): raise InputError(f"{path}: file not found")
-    if path.is_dir(): raise InputError(f"{path}: is a directory, expected an image file")
-    if path.stat().st_size == 0: raise InputError(f"{path}: file is empty")
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected an image file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
     try:
         img = Image.open(path)
         img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise InputError(f"{path}: cannot decode image ({type(e).__name__}: {e}); the file is corrupt or not an image") from None
+        raise InputError(
+            f"{path}: cannot decode image ({type(e).__name__}: {e}); the file is corrupt or not an image"
+        ) from None
     return path, img
 
 # %% ../nbs/00_io.ipynb #c009
 def _composite(rgb: np.ndarray, alpha: np.ndarray | None, mode: str) -> np.ndarray:
     "Composite float RGB `[H,W,3]` over white using `alpha` `[H,W]` (mode 'composite') or drop alpha (mode 'drop')."
-    if alpha is None or mode == "drop": return rgb
-    if mode != "composite": raise InputError(f"alpha={mode!r}: expected 'composite' or 'drop'")
+    if alpha is None or mode == "drop":
+        return rgb
+    if mode != "composite":
+        raise InputError(f"alpha={mode!r}: expected 'composite' or 'drop'")
     a = alpha[..., None]
     return rgb * a + (1.0 - a)
 
 # %% ../nbs/00_io.ipynb #c010
 def load_image(path, alpha: str = "composite") -> torch.Tensor:
-    "Read an image file as a float32 RGB tensor `[3,H,W]` in [0,1] (EXIF-rotated, gray→RGB, alpha over white, 16-bit kept)."
+    "An image file as float32 RGB `[3,H,W]` in [0,1] (EXIF-rotated, gray→RGB, alpha over white, 16-bit kept)."
     path, img = _open_checked(path)
     img = ImageOps.exif_transpose(img)
     if _png_bit_depth(path) == 16 and img.mode not in ("I;16", "I;16B", "I;16L", "I"):
         import cv2
+
         arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if arr is None: raise InputError(f"{path}: OpenCV cannot decode this 16-bit PNG")
+        if arr is None:
+            raise InputError(f"{path}: OpenCV cannot decode this 16-bit PNG")
         arr = arr.astype(np.float32) / 65535.0
-        if arr.ndim == 2: arr = arr[..., None]
+        if arr.ndim == 2:
+            arr = arr[..., None]
         rgb = arr[..., 2::-1] if arr.shape[2] >= 3 else np.repeat(arr[..., :1], 3, axis=2)
         a = arr[..., 3] if arr.shape[2] == 4 else (arr[..., 1] if arr.shape[2] == 2 else None)
         rgb = _composite(np.ascontiguousarray(rgb), a, alpha)
@@ -80,52 +93,84 @@ def load_image(path, alpha: str = "composite") -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1).contiguous()
 
 # %% ../nbs/00_io.ipynb #c014
-def binarize_mask(gray: np.ndarray, mask_mode: str = "black") -> np.ndarray:
+def binarize_mask(gray: np.ndarray, mask_mode: str = DEFAULT_MASK_MODE) -> np.ndarray:
     "Turn 8-bit luminance `[H,W]` into a float32 {0,1} array with 1 = fill, following `mask_mode`."
-    if mask_mode not in MASK_MODES: raise InputError(f"mask_mode={mask_mode!r}: expected one of {MASK_MODES}")
+    if mask_mode not in MASK_MODES:
+        raise InputError(f"mask_mode={mask_mode!r}: expected one of {MASK_MODES}")
     white = gray >= 128
     return (~white if mask_mode == "black" else white).astype(np.float32)
 
 # %% ../nbs/00_io.ipynb #c016
-def check_mask_coverage(mask: torch.Tensor, source="mask", mask_mode: str | None = None,
-                        allow_empty: bool = False, allow_full: bool = False) -> torch.Tensor:
+def check_mask_coverage(
+    mask: torch.Tensor, source="mask", mask_mode: str | None = None, allow_empty: bool = False, allow_full: bool = False
+) -> torch.Tensor:
     "Refuse a {0,1} mask that fills nothing or everything (usually a wrong `mask_mode`); return it unchanged."
     hint = f" (mask_mode={mask_mode!r}: is that the right polarity?)" if mask_mode else ""
     n, tot = int(mask.sum().item()), mask.numel()
-    if n == 0 and not allow_empty: raise InputError(f"{source}: mask marks no pixel to fill{hint}")
-    if n == tot and not allow_full: raise InputError(f"{source}: mask marks every pixel to fill, nothing is left to condition on{hint}")
+    if n == 0 and not allow_empty:
+        raise InputError(f"{source}: mask marks no pixel to fill{hint}")
+    if n == tot and not allow_full:
+        raise InputError(f"{source}: mask marks every pixel to fill, nothing is left to condition on{hint}")
     return mask
 
 # %% ../nbs/00_io.ipynb #c017
 def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     "Resize a {0,1} mask `[1,H,W]` (or `[B,1,H,W]`) to `size=(H,W)` by nearest neighbour; it stays binary."
-    if tuple(mask.shape[-2:]) == tuple(size): return mask
+    if tuple(mask.shape[-2:]) == tuple(size):
+        return mask
     x = mask[None] if mask.dim() == 3 else mask
     y = F.interpolate(x, size=tuple(size), mode="nearest-exact")
     return y[0] if mask.dim() == 3 else y
 
 # %% ../nbs/00_io.ipynb #c019
-def load_mask(path, mask_mode: str = "black", size: tuple[int, int] | None = None, on_grey: str = "warn",
-              max_grey_fraction: float = 0.05, allow_empty: bool = False, allow_full: bool = False,
-              max_aspect_change: float = 0.02) -> torch.Tensor:
+def load_mask(
+    path,
+    mask_mode: str = DEFAULT_MASK_MODE,
+    size: tuple[int, int] | None = None,
+    on_grey: str = "warn",
+    max_grey_fraction: float = 0.05,
+    allow_empty: bool = False,
+    allow_full: bool = False,
+    max_aspect_change: float = 0.02,
+) -> torch.Tensor:
     "Read a mask file as float32 `[1,H,W]`, 1 = fill; binarised at 128, nearest-resized to `size=(H,W)` if given."
-    if on_grey not in ("warn", "error", "ignore"): raise InputError(f"on_grey={on_grey!r}: expected warn, error or ignore")
+    if on_grey not in ("warn", "error", "ignore"):
+        raise InputError(f"on_grey={on_grey!r}: expected warn, error or ignore")
     path, img = _open_checked(path)
     img = ImageOps.exif_transpose(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"): gray = (np.asarray(img, dtype=np.float64) / 257.0).round().astype(np.uint8)
-    else: gray = np.asarray(img.convert("L"))
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        gray = (np.asarray(img, dtype=np.float64) / 257.0).round().astype(np.uint8)
+    else:
+        gray = np.asarray(img.convert("L"))
+    if "A" in img.getbands() or "transparency" in img.info:
+        alpha = np.asarray(img.convert("RGBA"))[..., 3]
+        if alpha.min() < 128 <= alpha.max() and gray.min() == gray.max():  # the drawing is in the alpha channel only
+            gray = (
+                np.where(alpha < 128, 0, 255).astype(np.uint8)
+                if mask_mode == "black"
+                else np.where(alpha < 128, 255, 0).astype(np.uint8)
+            )
+        elif alpha.min() < 128 <= alpha.max():
+            warnings.warn(
+                f"{path}: the mask's alpha channel is ignored (the colour channels hold the mask)", stacklevel=2
+            )
     grey = float(((gray > 15) & (gray < 240)).mean())
     if grey > max_grey_fraction and on_grey != "ignore":
-        msg = (f"{path}: mask is not black-and-white ({grey:.1%} of pixels are grey); "
-               f"it is binarised at 128 (>=128 is white)")
-        if on_grey == "error": raise InputError(msg)
+        msg = (
+            f"{path}: mask is not black-and-white ({grey:.1%} of pixels are grey); "
+            f"it is binarised at 128 (>=128 is white)"
+        )
+        if on_grey == "error":
+            raise InputError(msg)
         warnings.warn(msg, stacklevel=2)
     mask = torch.from_numpy(binarize_mask(gray, mask_mode))[None]
     if size is not None and tuple(size) != gray.shape:
         ar_mask, ar_img = gray.shape[1] / gray.shape[0], size[1] / size[0]
         if abs(ar_mask / ar_img - 1) > max_aspect_change:
-            raise InputError(f"{path}: mask is {gray.shape[1]}x{gray.shape[0]} but the image is {size[1]}x{size[0]}; "
-                             f"aspect ratios differ by {abs(ar_mask / ar_img - 1):.0%}, so this is probably not this image's mask")
+            raise InputError(
+                f"{path}: mask is {gray.shape[1]}x{gray.shape[0]} but the image is {size[1]}x{size[0]}; "
+                f"aspect ratios differ by {abs(ar_mask / ar_img - 1):.0%}, so this is probably not this image's mask"
+            )
         mask = resize_mask(mask, size)
     return check_mask_coverage(mask, path, mask_mode, allow_empty, allow_full)
 
@@ -133,10 +178,12 @@ def load_mask(path, mask_mode: str = "black", size: tuple[int, int] | None = Non
 def list_images(folder) -> dict[str, Path]:
     "Map stem → path for every .png/.jpg/.jpeg below `folder` (recursive); refuse duplicate stems."
     folder = Path(folder)
-    if not folder.is_dir(): raise InputError(f"{folder}: directory not found")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: directory not found")
     found: dict[str, list[Path]] = {}
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS: found.setdefault(p.stem, []).append(p)
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
+            found.setdefault(p.stem, []).append(p)
     dups = {s: ps for s, ps in found.items() if len(ps) > 1}
     if dups:
         lines = "; ".join(f"{s}: " + ", ".join(str(p) for p in ps) for s, ps in sorted(dups.items()))
@@ -147,6 +194,7 @@ def list_images(folder) -> dict[str, Path]:
 @dataclass
 class Pairing:
     "The result of pairing an image folder with a mask folder by stem."
+
     pairs: list[tuple[str, Path, Path]] = field(default_factory=list)
     images_without_masks: list[Path] = field(default_factory=list)
     masks_without_images: list[Path] = field(default_factory=list)
@@ -154,30 +202,36 @@ class Pairing:
     def describe(self) -> str:
         "A human-readable summary: pair count and every unmatched file."
         out = [f"{len(self.pairs)} image/mask pairs"]
-        if self.images_without_masks: out.append("images without masks: " + ", ".join(map(str, self.images_without_masks)))
-        if self.masks_without_images: out.append("masks without images: " + ", ".join(map(str, self.masks_without_images)))
+        if self.images_without_masks:
+            out.append("images without masks: " + ", ".join(map(str, self.images_without_masks)))
+        if self.masks_without_images:
+            out.append("masks without images: " + ", ".join(map(str, self.masks_without_images)))
         return "\n".join(out)
 
 # %% ../nbs/00_io.ipynb #c024
 def pair_images_masks(image_dir, mask_dir) -> Pairing:
     "Pair images and masks below two folders by file stem (recursive); unmatched files are listed, not dropped."
     imgs, masks = list_images(image_dir), list_images(mask_dir)
-    return Pairing(pairs=[(s, imgs[s], masks[s]) for s in imgs if s in masks],
-                   images_without_masks=[imgs[s] for s in imgs if s not in masks],
-                   masks_without_images=[masks[s] for s in masks if s not in imgs])
+    return Pairing(
+        pairs=[(s, imgs[s], masks[s]) for s in imgs if s in masks],
+        images_without_masks=[imgs[s] for s in imgs if s not in masks],
+        masks_without_images=[masks[s] for s in masks if s not in imgs],
+    )
 
 # %% ../nbs/00_io.ipynb #c027
 def model_size(hw: tuple[int, int], size: int | None = None, multiple: int = 8) -> tuple[int, int]:
     "Height/width for a model: longer side scaled to `size` (if given), aspect kept, each side rounded to a multiple."
     h, w = hw
-    if h < 1 or w < 1: raise InputError(f"image size {hw}: both sides must be positive")
+    if h < 1 or w < 1:
+        raise InputError(f"image size {hw}: both sides must be positive")
     s = 1.0 if size is None else size / max(h, w)
     return tuple(max(multiple, int(round(v * s / multiple)) * multiple) for v in (h, w))
 
 # %% ../nbs/00_io.ipynb #c029
 def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     "Resize `[3,H,W]` or `[B,3,H,W]` to `size=(H,W)` with antialiased bicubic resampling, clamped to [0,1]."
-    if tuple(image.shape[-2:]) == tuple(size): return image
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
     x = image[None] if image.dim() == 3 else image
     y = F.interpolate(x, size=tuple(size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
     return y[0] if image.dim() == 3 else y
@@ -186,7 +240,9 @@ def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def to_model_size(image: torch.Tensor, mask: torch.Tensor, size: int | None = None, multiple: int = 8):
     "Resize an image/mask pair for a model: sides multiples of `multiple`; returns (image, mask, original (H,W))."
     if image.shape[-2:] != mask.shape[-2:]:
-        raise InputError(f"image {tuple(image.shape[-2:])} and mask {tuple(mask.shape[-2:])} differ in size; resize the mask first")
+        raise InputError(
+            f"image {tuple(image.shape[-2:])} and mask {tuple(mask.shape[-2:])} differ in size; resize the mask first"
+        )
     hw = tuple(image.shape[-2:])
     target = model_size(hw, size, multiple)
     return resize_image(image, target), resize_mask(mask, target), hw
@@ -205,25 +261,43 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
 # %% ../nbs/00_io.ipynb #c035
 def atomic_write(path, write_fn) -> Path:
     "Call `write_fn(tmp_path)` then atomically rename the temporary file to `path` (parents created)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix); os.close(fd)
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"{path}: cannot write there, a part of the path is a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: cannot write there (permission denied)") from None
+    os.close(fd)
     try:
         write_fn(tmp)
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp creates 0600; give the file the permissions open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions open() would
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp): os.unlink(tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 # %% ../nbs/00_io.ipynb #c036
 def save_image(image: torch.Tensor, path) -> Path:
     "Save a float image `[3,H,W]` (or mask `[1,H,W]`) in [0,1] as 8-bit; the format follows the suffix."
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(f"{path}: unknown image format {Path(path).suffix or '(no suffix)'}; use .png or .jpg")
     arr = to_uint8(image)
-    return atomic_write(path, lambda tmp: Image.fromarray(arr).save(tmp, format=Image.registered_extensions()[Path(path).suffix.lower()]))
+    return atomic_write(path, lambda tmp: Image.fromarray(arr).save(tmp, format=fmt))
 
 # %% ../nbs/00_io.ipynb #c037
-def save_mask(mask: torch.Tensor, path, mask_mode: str = "black") -> Path:
+def save_mask(mask: torch.Tensor, path, mask_mode: str = DEFAULT_MASK_MODE) -> Path:
     "Save a {0,1} mask (1 = fill) as a black-and-white PNG in the file convention `mask_mode`."
-    if mask_mode not in MASK_MODES: raise InputError(f"mask_mode={mask_mode!r}: expected one of {MASK_MODES}")
+    if mask_mode not in MASK_MODES:
+        raise InputError(f"mask_mode={mask_mode!r}: expected one of {MASK_MODES}")
     return save_image(1 - mask if mask_mode == "black" else mask, path)
+
+# %% ../nbs/00_io.ipynb #c040
+def package_data(*parts: str) -> Path:
+    "A path inside the installed package's `data/` folder (samples, shipped weights, the lightmap scene)."
+    return Path(str(importlib.resources.files("heritage_inpaint"))).joinpath("data", *parts)

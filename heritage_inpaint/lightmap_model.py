@@ -8,17 +8,16 @@ import json, math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .io import InputError, list_images, load_image
+from .io import InputError, load_image
 
 # %% auto #0
 __all__ = ['harmonic_xy', 'harmonic_time', 'LightmapConfig', 'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid',
            'LightmapModel', 'parse_time', 'parse_hours', 'load_day', 'neighbour_blend', 'save_lightmap',
-           'load_lightmap', 'render_frame']
+           'read_lightmap_meta', 'load_lightmap', 'render_frame']
 
 # %% ../nbs/51_lightmap_model.ipynb #c006
 def harmonic_xy(xy: torch.Tensor, n: int, include_input: bool = True) -> torch.Tensor:
@@ -26,6 +25,7 @@ def harmonic_xy(xy: torch.Tensor, n: int, include_input: bool = True) -> torch.T
     freqs = math.pi * 2.0 ** torch.arange(n, device=xy.device, dtype=xy.dtype)
     ang = (xy[..., None] * freqs).flatten(-2)
     return torch.cat(([xy] if include_input else []) + [ang.sin(), ang.cos()], -1)
+
 
 def harmonic_time(t: torch.Tensor, n: int) -> torch.Tensor:
     "Periodic Fourier features of times in hours `[...]` → `[..., 2n]` (period 24 h)."
@@ -37,58 +37,70 @@ def harmonic_time(t: torch.Tensor, n: int) -> torch.Tensor:
 @dataclass
 class LightmapConfig:
     "Architecture of a lightmap model (saved next to its weights)."
-    hidden: int = 64
-    layers: int = 6
-    time_harmonics: int = 4
-    xy_harmonics: int = 4
-    xy_include_input: bool = True
-    residual_mode: bool = True
-    baseline_time: float = 12.0
-    use_baseline_encoder: bool = False
-    be_channels: int = 32
-    be_downsample: int = 1
-    be_resolution: tuple = ()            # (H, W) the encoder was trained at; other baselines are resized to it
-    film: bool = False
-    hash_grid: bool = False
-    hash_levels: int = 8
-    hash_features: int = 2
-    hash_log2_size: int = 16
-    hash_base_resolution: int = 16       # coarsest xy grid
-    hash_max_resolution: int = 512       # finest xy grid
-    hash_time_resolution: int = 48       # finest time grid (cells per day; coarsest 4)
-    hash_hidden: int = 32
-    hash_layers: int = 2
+
+    hidden: int = 64  # width of the MLP
+    layers: int = 6  # hidden layers of the MLP
+    time_harmonics: int = 4  # sin/cos harmonics of the hour
+    xy_harmonics: int = 4  # sin/cos harmonics of the pixel position
+    xy_include_input: bool = True  # also feed the raw (x, y)
+    residual_mode: bool = True  # predict a correction of the baseline frame (else absolute colours)
+    baseline_time: float = 12.0  # hour of the baseline frame (a whole hour of the day)
+    use_baseline_encoder: bool = False  # CNN features of the baseline frame as per-pixel input
+    be_channels: int = 32  # feature channels of the baseline encoder
+    be_downsample: int = 1  # baseline encoder works at 1/1, 1/2 or 1/4 resolution
+    be_resolution: tuple = ()  # (H, W) the encoder was trained at; other baselines are resized to it
+    film: bool = False  # FiLM: the hour modulates every hidden layer
+    hash_grid: bool = False  # multiresolution hash-grid encoding of (x, y, t)
+    hash_levels: int = 8  # levels of the hash grid
+    hash_features: int = 2  # features per level
+    hash_log2_size: int = 16  # log2 of the hash table size per level
+    hash_base_resolution: int = 16  # coarsest xy grid
+    hash_max_resolution: int = 512  # finest xy grid
+    hash_time_resolution: int = 48  # finest time grid (cells per day; coarsest 4)
+    hash_hidden: int = 32  # width of the hash-grid MLP
+    hash_layers: int = 2  # hidden layers of the hash-grid MLP
 
     def __post_init__(self):
-        if self.be_downsample not in (1, 2, 4): raise InputError(f"be_downsample={self.be_downsample}: use 1, 2 or 4")
-        if self.layers < 1 or self.hidden < 1: raise InputError("layers and hidden must be ≥ 1")
+        if self.be_downsample not in (1, 2, 4):
+            raise InputError(f"be_downsample={self.be_downsample}: use 1, 2 or 4")
+        if self.layers < 1 or self.hidden < 1:
+            raise InputError("layers and hidden must be ≥ 1")
         self.be_resolution = tuple(int(x) for x in self.be_resolution)
 
     @classmethod
     def from_dict(cls, d: dict) -> "LightmapConfig":
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
-        if unknown: raise InputError(f"unknown lightmap config keys {sorted(unknown)}")
+        if unknown:
+            raise InputError(f"unknown lightmap config keys {sorted(unknown)}")
         return cls(**d)
 
 # %% ../nbs/51_lightmap_model.ipynb #c011
 class BaselineEncoder(nn.Module):
     "Shallow CNN: baseline frame `[B,3,H,W]` → features `[B,C,H/d,W/d]`."
+
     def __init__(self, channels: int = 32, downsample: int = 1):
         super().__init__()
         layers, c = [], 3
         for s in [2] * int(math.log2(downsample)) + [1]:
-            layers += [nn.Conv2d(c, channels, 3, stride=s, padding=1), nn.ReLU(inplace=True)]; c = channels
-        layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(channels, channels, 3, padding=1)]
+            layers += [nn.Conv2d(c, channels, 3, stride=s, padding=1), nn.ReLU(inplace=True)]
+            c = channels
+        layers += [
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1),
+        ]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, frame: torch.Tensor) -> torch.Tensor: return self.net(frame)
+    def forward(self, frame: torch.Tensor) -> torch.Tensor:
+        return self.net(frame)
 
 # %% ../nbs/51_lightmap_model.ipynb #c012
 def sample_at(image: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
     "Bilinear samples `[N,C]` of `image [C,H,W]` at normalised pixel positions `xy [N,2]` (pixel centres)."
     g = xy.to(image.dtype).view(1, 1, -1, 2)
     return F.grid_sample(image[None], g, mode="bilinear", padding_mode="border", align_corners=False)[0, :, 0].T
+
 
 def pixel_grid(height: int, width: int, device=None, dtype=torch.float32) -> torch.Tensor:
     "Normalised centres `[H·W, 2]` (x, y) of a `height × width` frame, row-major."
@@ -100,26 +112,29 @@ def pixel_grid(height: int, width: int, device=None, dtype=torch.float32) -> tor
 # %% ../nbs/51_lightmap_model.ipynb #c015
 class HashGrid(nn.Module):
     "Multiresolution hash embedding of `(x, y, t)`, periodic in `t` (hours) → `[N, levels·features]`."
+
     PRIMES = (1, 2654435761, 805459861)
 
     def __init__(self, levels=8, features=2, log2_size=16, base_resolution=16, max_resolution=512, time_resolution=48):
         super().__init__()
-        self.size = 2 ** log2_size
+        self.size = 2**log2_size
         g = (max_resolution / base_resolution) ** (1 / max(levels - 1, 1))
         gt = (time_resolution / 4) ** (1 / max(levels - 1, 1))
-        self.res = [int(round(base_resolution * g ** l)) for l in range(levels)]
-        self.tres = [max(1, int(round(4 * gt ** l))) for l in range(levels)]
+        self.res = [int(round(base_resolution * g**l)) for l in range(levels)]
+        self.tres = [max(1, int(round(4 * gt**l))) for l in range(levels)]
         self.table = nn.Parameter(torch.empty(levels, self.size, features).uniform_(-1e-4, 1e-4))
         corners = torch.tensor([[i & 1, (i >> 1) & 1, (i >> 2) & 1] for i in range(8)])
         self.register_buffer("corners", corners, persistent=False)
 
     @property
-    def out_features(self) -> int: return self.table.shape[0] * self.table.shape[2]
+    def out_features(self) -> int:
+        return self.table.shape[0] * self.table.shape[2]
 
     def level_index(self, level: int, v: torch.Tensor) -> torch.Tensor:
         "Table rows of integer vertices `v [...,3]` (x, y, t already wrapped) of one level."
         r, rt = self.res[level], self.tres[level]
-        if (r + 1) ** 2 * rt <= self.size: return v[..., 0] + (r + 1) * (v[..., 1] + (r + 1) * v[..., 2])
+        if (r + 1) ** 2 * rt <= self.size:
+            return v[..., 0] + (r + 1) * (v[..., 1] + (r + 1) * v[..., 2])
         h = (v[..., 0] * self.PRIMES[0]) ^ (v[..., 1] * self.PRIMES[1]) ^ (v[..., 2] * self.PRIMES[2])
         return h % self.size
 
@@ -128,24 +143,36 @@ class HashGrid(nn.Module):
         tt = (t.float() % 24.0) / 24.0
         out = []
         for l, (r, rt) in enumerate(zip(self.res, self.tres)):
-            p = torch.cat([u * r, (tt * rt)[:, None]], -1)                  # [N,3] continuous grid coordinates
-            p0 = p.floor(); w = p - p0
-            v = p0.long()[:, None, :] + self.corners                          # [N,8,3]
+            p = torch.cat([u * r, (tt * rt)[:, None]], -1)  # [N,3] continuous grid coordinates
+            p0 = p.floor()
+            w = p - p0
+            v = p0.long()[:, None, :] + self.corners  # [N,8,3]
             v = torch.stack([v[..., 0].clamp(0, r), v[..., 1].clamp(0, r), v[..., 2] % rt], -1)
-            cw = torch.where(self.corners.bool(), w[:, None, :], 1 - w[:, None, :]).prod(-1)   # [N,8]
-            feats = self.table[l][self.level_index(l, v)]                     # [N,8,F]
+            cw = torch.where(self.corners.bool(), w[:, None, :], 1 - w[:, None, :]).prod(-1)  # [N,8]
+            feats = self.table[l][self.level_index(l, v)]  # [N,8,F]
             out.append((feats * cw[..., None].to(feats.dtype)).sum(1))
         return torch.cat(out, -1)
 
 # %% ../nbs/51_lightmap_model.ipynb #c018
 class LightmapModel(nn.Module):
     "Per-pixel MLP `f(x, y, t [, baseline]) → RGB` with seed 003's switches."
+
     def __init__(self, cfg: LightmapConfig):
         super().__init__()
         self.cfg = c = cfg
         self.encoder = BaselineEncoder(c.be_channels, c.be_downsample) if c.use_baseline_encoder else None
-        self.hash = HashGrid(c.hash_levels, c.hash_features, c.hash_log2_size, c.hash_base_resolution, c.hash_max_resolution,
-                             c.hash_time_resolution) if c.hash_grid else None
+        self.hash = (
+            HashGrid(
+                c.hash_levels,
+                c.hash_features,
+                c.hash_log2_size,
+                c.hash_base_resolution,
+                c.hash_max_resolution,
+                c.hash_time_resolution,
+            )
+            if c.hash_grid
+            else None
+        )
         hidden, layers = (c.hash_hidden, c.hash_layers) if c.hash_grid else (c.hidden, c.layers)
         n_xy = self.hash.out_features if c.hash_grid else 2 * 2 * c.xy_harmonics + 2 * c.xy_include_input
         n_t = 0 if (c.film or c.hash_grid) else 2 * c.time_harmonics
@@ -154,14 +181,21 @@ class LightmapModel(nn.Module):
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.out = nn.Linear(hidden, 3)
         self.film = nn.Linear(2 * c.time_harmonics, 2 * hidden * layers) if c.film else None
-        if self.film is not None: nn.init.zeros_(self.film.weight); nn.init.zeros_(self.film.bias)
-        if c.residual_mode: nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
+        if self.film is not None:
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
+        if c.residual_mode:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def features(self, baseline: torch.Tensor) -> torch.Tensor | None:
         "Baseline-encoder feature map `[C,H',W']` (None without the encoder); constant over the hours."
-        if self.encoder is None: return None
+        if self.encoder is None:
+            return None
         x = baseline[None]
-        if self.cfg.be_resolution and tuple(x.shape[-2:]) != self.cfg.be_resolution:     # the CNN sees the scale it was trained at
+        if (
+            self.cfg.be_resolution and tuple(x.shape[-2:]) != self.cfg.be_resolution
+        ):  # the CNN sees the scale it was trained at
             x = F.interpolate(x, size=self.cfg.be_resolution, mode="bilinear", align_corners=False, antialias=True)
         return self.encoder(x)[0]
 
@@ -169,7 +203,8 @@ class LightmapModel(nn.Module):
         "The time-independent part of the MLP input (the hash grid depends on `t`)."
         c = self.cfg
         parts = [self.hash(xy, t) if self.hash is not None else harmonic_xy(xy, c.xy_harmonics, c.xy_include_input)]
-        if feats is not None: parts.append(sample_at(feats, xy))
+        if feats is not None:
+            parts.append(sample_at(feats, xy))
         return torch.cat(parts, -1)
 
     def film_params(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,29 +212,40 @@ class LightmapModel(nn.Module):
         g = self.film(harmonic_time(t, self.cfg.time_harmonics)).view(t.shape[0], 2, len(self.hidden), -1)
         return 1 + g[:, 0], g[:, 1]
 
-    def forward(self, xy: torch.Tensor, t: torch.Tensor, baseline: torch.Tensor | None = None, feats: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, xy: torch.Tensor, t: torch.Tensor, baseline: torch.Tensor | None = None, feats: torch.Tensor | None = None
+    ) -> torch.Tensor:
         c = self.cfg
         t = t.expand(xy.shape[0]) if t.dim() == 0 else t
-        if (c.residual_mode or c.use_baseline_encoder) and baseline is None: raise InputError("this lightmap model needs the baseline frame")
-        if feats is None and self.encoder is not None: feats = self.features(baseline)
+        if (c.residual_mode or c.use_baseline_encoder) and baseline is None:
+            raise InputError("this lightmap model needs the baseline frame")
+        if feats is None and self.encoder is not None:
+            feats = self.features(baseline)
         h = self.static_input(xy, feats, t)
-        if not (c.film or c.hash_grid): h = torch.cat([h, harmonic_time(t, c.time_harmonics).to(h.dtype)], -1)
+        if not (c.film or c.hash_grid):
+            h = torch.cat([h, harmonic_time(t, c.time_harmonics).to(h.dtype)], -1)
         gb = self.film_params(t) if self.film is not None else None
         for l, lin in enumerate(self.hidden):
             h = lin(h)
-            if gb is not None: h = gb[0][:, l] * h + gb[1][:, l]
+            if gb is not None:
+                h = gb[0][:, l] * h + gb[1][:, l]
             h = F.relu(h)
         out = self.out(h)
-        if c.residual_mode: out = out + sample_at(baseline, xy).to(out.dtype)
+        if c.residual_mode:
+            out = out + sample_at(baseline, xy).to(out.dtype)
         return out
 
 # %% ../nbs/51_lightmap_model.ipynb #c023
 def parse_time(value) -> float:
     "Hours → float in [0, 24); NaN, infinite or non-numeric values raise `InputError`."
-    try: t = float(value)
-    except (TypeError, ValueError): raise InputError(f"time {value!r} is not a number of hours") from None
-    if not math.isfinite(t): raise InputError(f"time {value!r} is not a finite number of hours")
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"time {value!r} is not a number of hours") from None
+    if not math.isfinite(t):
+        raise InputError(f"time {value!r} is not a finite number of hours")
     return t % 24.0
+
 
 def parse_hours(spec: str) -> list[float]:
     "'0-23', '3,8,15.5' or '18' → hours (ranges are whole hours, inclusive)."
@@ -210,35 +256,49 @@ def parse_hours(spec: str) -> list[float]:
             a, b = part[0] + part[1:].split("-", 1)[0], part[1:].split("-", 1)[1]
             a, b = int(parse_time(a)), int(parse_time(b))
             out += list(range(a, b + 1)) if a <= b else list(range(a, 24)) + list(range(0, b + 1))
-        else: out.append(parse_time(part))
+        else:
+            out.append(parse_time(part))
     return [float(h) for h in out]
 
 # %% ../nbs/51_lightmap_model.ipynb #c025
 def load_day(folder, hours=range(24)) -> dict[int, torch.Tensor]:
-    "Frames `{hour: [3,H,W]}` of `folder/tod_HH.png`; one `InputError` lists every missing, unreadable or mis-sized file."
+    "Frames `{hour: [3,H,W]}` of `folder/tod_HH.png`; one `InputError` lists every missing, unreadable, mis-sized file."
     folder = Path(folder)
-    if not folder.is_dir(): raise InputError(f"{folder}: day folder not found")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: day folder not found")
     files = {int(p.stem[4:]): p for p in folder.iterdir() if p.stem.startswith("tod_") and p.stem[4:].isdigit()}
     problems, frames = [], {}
     missing = [h for h in hours if h not in files]
-    if missing: problems.append(f"missing hours {missing} (expected {', '.join(f'tod_{h:02d}.png' for h in missing)})")
+    if missing:
+        problems.append(f"missing hours {missing} (expected {', '.join(f'tod_{h:02d}.png' for h in missing)})")
     for h in hours:
-        if h not in files: continue
-        try: frames[h] = load_image(files[h])
-        except InputError as e: problems.append(str(e))
+        if h not in files:
+            continue
+        try:
+            frames[h] = load_image(files[h])
+        except InputError as e:
+            problems.append(str(e))
     sizes = {}
-    for h, f in frames.items(): sizes.setdefault(tuple(f.shape[-2:]), []).append(files[h].name)
+    for h, f in frames.items():
+        sizes.setdefault(tuple(f.shape[-2:]), []).append(files[h].name)
     if len(sizes) > 1:
-        problems.append("frames differ in size: " + "; ".join(f"{w}×{h}: {', '.join(n[:4])}{' …' if len(n) > 4 else ''}" for (h, w), n in sizes.items()))
-    if problems: raise InputError(f"{folder}: " + " | ".join(problems))
+        problems.append(
+            "frames differ in size: "
+            + "; ".join(f"{w}×{h}: {', '.join(n[:4])}{' …' if len(n) > 4 else ''}" for (h, w), n in sizes.items())
+        )
+    if problems:
+        raise InputError(f"{folder}: " + " | ".join(problems))
     return frames
 
 # %% ../nbs/51_lightmap_model.ipynb #c028
 def neighbour_blend(frames: dict, hour: float) -> torch.Tensor:
     "Linear blend of the known frames nearest before and after `hour` (periodic over 24 h)."
-    if not frames: raise InputError("neighbour_blend needs at least one frame")
-    hour = parse_time(hour); known = sorted(frames)
-    if hour in frames: return frames[hour]
+    if not frames:
+        raise InputError("neighbour_blend needs at least one frame")
+    hour = parse_time(hour)
+    known = sorted(frames)
+    if hour in frames:
+        return frames[hour]
     before = max((h for h in known if h < hour), default=known[-1])
     after = min((h for h in known if h > hour), default=known[0])
     span = (after - before) % 24 or 24.0
@@ -250,36 +310,67 @@ def save_lightmap(model: LightmapModel, path, extra: dict | None = None, half: b
     "Write `path` (.safetensors) + the config JSON beside it (atomic)."
     from safetensors.torch import save_file
     from heritage_inpaint.io import atomic_write
+
     path = Path(path)
-    sd = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    sd = {
+        k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
     atomic_write(path, lambda tmp: save_file(sd, tmp))
     meta = {"config": asdict(model.cfg), **(extra or {})}
     atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
     return path
 
+
+def read_lightmap_meta(path) -> dict:
+    "The JSON beside a lightmap checkpoint (`config` + training metadata); one clear error when missing or damaged."
+    meta_path = Path(path).with_suffix(".json")
+    if not meta_path.is_file():
+        raise InputError(f"{meta_path}: config of the checkpoint not found")
+    try:
+        meta = json.loads(meta_path.read_text())
+        LightmapConfig.from_dict(meta["config"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{meta_path}: not a lightmap config ({type(e).__name__}: {str(e)[:100]})") from None
+    return meta
+
+
 def load_lightmap(path, device="cpu") -> LightmapModel:
     "Load a lightmap model from `x.safetensors` (+ `x.json`) or a run folder (its `best.safetensors`)."
     from safetensors.torch import load_file
+
     path = Path(path)
-    if path.is_dir(): path = path / "best.safetensors"
-    if not path.is_file(): raise InputError(f"{path}: lightmap checkpoint not found")
-    if not path.with_suffix(".json").is_file(): raise InputError(f"{path.with_suffix('.json')}: config of the checkpoint not found")
-    cfg = LightmapConfig.from_dict(json.loads(path.with_suffix(".json").read_text())["config"])
+    if path.is_dir():
+        path = path / "best.safetensors"
+    if not path.is_file():
+        raise InputError(f"{path}: lightmap checkpoint not found")
+    cfg = LightmapConfig.from_dict(read_lightmap_meta(path)["config"])
     model = LightmapModel(cfg)
-    try: sd = load_file(str(path))
-    except Exception as e: raise InputError(f"{path}: not a readable safetensors file ({e})") from None
-    try: model.load_state_dict({k: v.float() for k, v in sd.items()})
-    except RuntimeError as e: raise InputError(f"{path}: weights do not match its config ({str(e).splitlines()[0]})") from None
+    try:
+        sd = load_file(str(path))
+    except Exception as e:
+        raise InputError(f"{path}: not a readable safetensors file ({e})") from None
+    try:
+        model.load_state_dict({k: v.float() for k, v in sd.items()})
+    except RuntimeError as e:
+        raise InputError(f"{path}: weights do not match its config ({str(e).splitlines()[0]})") from None
     return model.to(device).eval()
 
 # %% ../nbs/51_lightmap_model.ipynb #c032
 @torch.no_grad()
-def render_frame(model: LightmapModel, hour: float, height: int, width: int, baseline: torch.Tensor | None = None, chunk: int = 1 << 18) -> torch.Tensor:
+def render_frame(
+    model: LightmapModel,
+    hour: float,
+    height: int,
+    width: int,
+    baseline: torch.Tensor | None = None,
+    chunk: int = 1 << 18,
+) -> torch.Tensor:
     "Plain (eager) render of one frame `[3,height,width]` at `hour`, clamped to [0, 1]."
     p = next(model.parameters())
     xy = pixel_grid(height, width, p.device)
     base = None if baseline is None else baseline.to(p.device, p.dtype)
     feats = model.features(base) if model.encoder is not None else None
     t = torch.tensor(parse_time(hour), device=p.device)
-    out = torch.cat([model(xy[i:i + chunk], t, base, feats) for i in range(0, xy.shape[0], chunk)])
+    out = torch.cat([model(xy[i : i + chunk], t, base, feats) for i in range(0, xy.shape[0], chunk)])
     return out.float().clamp(0, 1).T.reshape(3, height, width)

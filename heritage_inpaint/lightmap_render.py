@@ -4,17 +4,17 @@
 
 # %% ../nbs/53_lightmap_render.ipynb #c003
 from __future__ import annotations
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .io import InputError
-from .samples import package_data
+from .io import InputError, package_data
 from .lightmap_model import LightmapModel, harmonic_time, parse_time, pixel_grid, sample_at
 
 # %% auto #0
 __all__ = ['triton_available', 'LightmapRenderer', 'render_hours', 'frames_to_gif', 'hour_label', 'default_lightmap_weights',
-           'default_lightmap_baseline']
+           'default_lightmap_baseline', 'LightmapRenderConfig', 'check_baseline_shape', 'run_lightmap_render']
 
 # %% ../nbs/53_lightmap_render.ipynb #c005
 def triton_available(device) -> bool:
@@ -25,13 +25,29 @@ def triton_available(device) -> bool:
 try:
     import triton
     import triton.language as tl
-except ImportError:                      # CPU-only installs: the torch backend is used
+except ImportError:  # CPU-only installs: the torch backend is used
     triton = None
+
 
 def _define_kernel():
     @triton.jit
-    def lightmap_mlp_kernel(pre_ptr, s1_ptr, b1_ptr, w_ptr, b_ptr, wo_ptr, bo_ptr, base_ptr, out_ptr, N,
-                            HID: tl.constexpr, NL: tl.constexpr, OUTP: tl.constexpr, BLOCK: tl.constexpr, RESIDUAL: tl.constexpr):
+    def lightmap_mlp_kernel(
+        pre_ptr,
+        s1_ptr,
+        b1_ptr,
+        w_ptr,
+        b_ptr,
+        wo_ptr,
+        bo_ptr,
+        base_ptr,
+        out_ptr,
+        N,
+        HID: tl.constexpr,
+        NL: tl.constexpr,
+        OUTP: tl.constexpr,
+        BLOCK: tl.constexpr,
+        RESIDUAL: tl.constexpr,
+    ):
         "One tile of BLOCK pixels: relu(s1·P + b1) → NL × relu(h·Wᵀ + b) → h·Woᵀ + bo (+ baseline), clamped, fp16 out."
         rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         cols = tl.arange(0, HID)
@@ -40,7 +56,7 @@ def _define_kernel():
         h = tl.load(pre_ptr + rows[:, None] * HID + cols[None, :], mask=rmask[:, None], other=0.0).to(tl.float32)
         h = tl.maximum(h * tl.load(s1_ptr + cols)[None, :] + tl.load(b1_ptr + cols)[None, :], 0.0)
         for l in tl.static_range(NL):
-            w = tl.load(w_ptr + l * HID * HID + cols[:, None] * HID + cols[None, :])        # W_lᵀ [in, out], fp16
+            w = tl.load(w_ptr + l * HID * HID + cols[:, None] * HID + cols[None, :])  # W_lᵀ [in, out], fp16
             acc = tl.zeros((BLOCK, HID), dtype=tl.float32) + tl.load(b_ptr + l * HID + cols)[None, :]
             h = tl.maximum(tl.dot(h.to(tl.float16), w, acc), 0.0)
         wo = tl.load(wo_ptr + cols[:, None] * OUTP + ocols[None, :])
@@ -51,24 +67,41 @@ def _define_kernel():
             o += tl.load(base_ptr + rows[:, None] * 3 + ocols[None, :], mask=omask, other=0.0).to(tl.float32)
         o = tl.minimum(tl.maximum(o, 0.0), 1.0)
         tl.store(out_ptr + rows[:, None] * 3 + ocols[None, :], o.to(tl.float16), mask=omask)
+
     return lightmap_mlp_kernel
 
-try: lightmap_mlp_kernel = _define_kernel() if triton is not None else None
-except ValueError: triton = lightmap_mlp_kernel = None     # executed from a notebook cell: Triton needs the module's source file
+
+try:
+    lightmap_mlp_kernel = _define_kernel() if triton is not None else None
+except ValueError:
+    triton = lightmap_mlp_kernel = None  # executed from a notebook cell: Triton needs the module's source file
 
 # %% ../nbs/53_lightmap_render.ipynb #c008
 class LightmapRenderer:
     "Fast whole-frame rendering of a `LightmapModel` at a fixed resolution and baseline."
-    def __init__(self, model: LightmapModel, baseline: torch.Tensor | None, height: int, width: int,
-                 dtype: torch.dtype | None = None, backend: str = "auto", chunk: int = 1 << 20, block: int = 128, num_warps: int = 4):
+
+    def __init__(
+        self,
+        model: LightmapModel,
+        baseline: torch.Tensor | None,
+        height: int,
+        width: int,
+        dtype: torch.dtype | None = None,
+        backend: str = "auto",
+        chunk: int = 1 << 20,
+        block: int = 128,
+        num_warps: int = 4,
+    ):
         p = next(model.parameters())
         self.model, self.device, self.H, self.W = model.eval(), p.device, int(height), int(width)
         self.dtype = dtype or (torch.float16 if p.device.type == "cuda" else torch.float32)
         c = model.cfg
-        if (c.residual_mode or c.use_baseline_encoder) and baseline is None: raise InputError("this lightmap model needs the baseline frame")
+        if (c.residual_mode or c.use_baseline_encoder) and baseline is None:
+            raise InputError("this lightmap model needs the baseline frame")
         self.baseline = None if baseline is None else baseline.to(p.device, torch.float32)
         self.folded = not c.hash_grid
-        if backend == "auto": backend = "triton" if (self.folded and triton_available(p.device)) else "torch"
+        if backend == "auto":
+            backend = "triton" if (self.folded and triton_available(p.device)) else "torch"
         if backend == "triton" and not (self.folded and triton_available(p.device)):
             raise InputError("backend='triton' needs CUDA, Triton and a model without the hash grid")
         self.backend, self.block, self.num_warps, self._packed = backend, block, num_warps, {}
@@ -77,9 +110,17 @@ class LightmapRenderer:
             self.base = sample_at(self.baseline, self.xy).to(self.dtype).contiguous() if c.residual_mode else None
             self.feats = model.features(self.baseline) if model.encoder is not None else None
             if self.folded:
-                W1 = model.hidden[0].weight[:, :model.n_static]
-                self.pre = torch.cat([model.static_input(self.xy[i:i + chunk], self.feats) @ W1.T
-                                      for i in range(0, self.xy.shape[0], chunk)]).to(self.dtype).contiguous()
+                W1 = model.hidden[0].weight[:, : model.n_static]
+                self.pre = (
+                    torch.cat(
+                        [
+                            model.static_input(self.xy[i : i + chunk], self.feats) @ W1.T
+                            for i in range(0, self.xy.shape[0], chunk)
+                        ]
+                    )
+                    .to(self.dtype)
+                    .contiguous()
+                )
         self.out = torch.empty(self.H * self.W, 3, device=p.device, dtype=self.dtype)
 
     @torch.no_grad()
@@ -89,11 +130,12 @@ class LightmapRenderer:
         t = torch.tensor([parse_time(hour)], device=self.device)
         first = m.hidden[0]
         b1 = first.bias.clone()
-        if not c.film: b1 = b1 + first.weight[:, m.n_static:] @ harmonic_time(t, c.time_harmonics)[0]
+        if not c.film:
+            b1 = b1 + first.weight[:, m.n_static :] @ harmonic_time(t, c.time_harmonics)[0]
         Ws, bs = [l.weight for l in m.hidden[1:]], [l.bias for l in m.hidden[1:]]
         s1 = torch.ones_like(b1)
         if c.film:
-            g, be = (x[0] for x in m.film_params(t))                 # [layers, hidden]
+            g, be = (x[0] for x in m.film_params(t))  # [layers, hidden]
             s1, b1 = g[0], g[0] * b1 + be[0]
             Ws = [g[l][:, None] * w for l, w in enumerate(Ws, 1)]
             bs = [g[l] * b + be[l] for l, b in enumerate(bs, 1)]
@@ -101,13 +143,15 @@ class LightmapRenderer:
 
     @torch.no_grad()
     def render(self, hour: float, copy: bool = True) -> torch.Tensor:
-        "The frame `[3,H,W]` at `hour`, clamped to [0, 1]; `copy=False`: a view of the reused buffer (valid until the next call)."
+        "The frame `[3,H,W]` at `hour` in [0, 1]; `copy=False`: a view of the reused buffer, valid until the next call."
         if not self.folded:
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
                 t = torch.tensor(parse_time(hour), device=self.device)
                 self.out.copy_(self.model(self.xy, t, self.baseline, self.feats).clamp(0, 1))
-        elif self.backend == "triton": self._render_triton(hour)
-        else: self._render_torch(self.frame_params(hour))
+        elif self.backend == "triton":
+            self._render_triton(hour)
+        else:
+            self._render_torch(self.frame_params(hour))
         frame = self.out.view(self.H, self.W, 3).permute(2, 0, 1)
         return frame.clone() if copy else frame
 
@@ -116,13 +160,15 @@ class LightmapRenderer:
         dt = self.dtype
         s1, b1, bo, Wo = p["s1"].to(dt), p["b1"].to(dt), p["bo"].to(dt), p["Wo"].T.to(dt)
         Ws = [(w.T.to(dt), b.to(dt)) for w, b in zip(p["W"], p["b"])]
-        step = self.pre.shape[0] if self.device.type == "cuda" else 1 << 15     # CPU: row blocks that stay in cache
+        step = self.pre.shape[0] if self.device.type == "cuda" else 1 << 15  # CPU: row blocks that stay in cache
         for i in range(0, self.pre.shape[0], step):
-            h = torch.relu(torch.addcmul(b1, self.pre[i:i + step], s1))
-            for w, b in Ws: h = torch.relu(torch.addmm(b, h, w))
+            h = torch.relu(torch.addcmul(b1, self.pre[i : i + step], s1))
+            for w, b in Ws:
+                h = torch.relu(torch.addmm(b, h, w))
             o = torch.addmm(bo, h, Wo)
-            if self.base is not None: o = o + self.base[i:i + step]
-            torch.clamp(o, 0, 1, out=self.out[i:i + step])
+            if self.base is not None:
+                o = o + self.base[i : i + step]
+            torch.clamp(o, 0, 1, out=self.out[i : i + step])
 
     def packed_params(self, hour: float) -> tuple:
         "`frame_params` packed for the fused kernel, computed once per hour and cached (a day has few distinct hours)."
@@ -132,12 +178,20 @@ class LightmapRenderer:
             # the output layer is padded to the hidden width: with a narrower last tl.dot after the chain, Triton 3.6
             # on Hopper returned wrong values (found on the H100; the benchmark records the max error of every run)
             hid, NL = self.pre.shape[1], len(p["W"])
-            if hid % 16 or hid & (hid - 1): raise InputError(f"triton backend needs a power-of-two hidden width ≥ 16, not {hid}")
-            w = torch.stack([x.T for x in p["W"]]).half().contiguous() if NL else torch.zeros(1, hid, hid, device=self.device, dtype=torch.half)
+            if hid % 16 or hid & (hid - 1):
+                raise InputError(f"triton backend needs a power-of-two hidden width ≥ 16, not {hid}")
+            w = (
+                torch.stack([x.T for x in p["W"]]).half().contiguous()
+                if NL
+                else torch.zeros(1, hid, hid, device=self.device, dtype=torch.half)
+            )
             b = torch.stack(p["b"]).float().contiguous() if NL else torch.zeros(1, hid, device=self.device)
-            wo = torch.zeros(hid, hid, device=self.device, dtype=torch.half); wo[:, :3] = p["Wo"].T.half()
-            bo = torch.zeros(hid, device=self.device); bo[:3] = p["bo"].float()
-            if len(self._packed) > 64: self._packed.clear()
+            wo = torch.zeros(hid, hid, device=self.device, dtype=torch.half)
+            wo[:, :3] = p["Wo"].T.half()
+            bo = torch.zeros(hid, device=self.device)
+            bo[:3] = p["bo"].float()
+            if len(self._packed) > 64:
+                self._packed.clear()
             self._packed[key] = (p["s1"].float().contiguous(), p["b1"].float().contiguous(), w, b, wo, bo, NL)
         return self._packed[key]
 
@@ -146,25 +200,50 @@ class LightmapRenderer:
         s1, b1, w, b, wo, bo, NL = self.packed_params(hour)
         N, hid = self.pre.shape
         base = self.base if self.base is not None else self.out
-        lightmap_mlp_kernel[(triton.cdiv(N, self.block),)](self.pre, s1, b1, w, b, wo, bo, base, self.out, N, HID=hid, NL=NL, OUTP=hid,
-                                                           BLOCK=self.block, RESIDUAL=self.base is not None, num_warps=self.num_warps)
+        lightmap_mlp_kernel[(triton.cdiv(N, self.block),)](
+            self.pre,
+            s1,
+            b1,
+            w,
+            b,
+            wo,
+            bo,
+            base,
+            self.out,
+            N,
+            HID=hid,
+            NL=NL,
+            OUTP=hid,
+            BLOCK=self.block,
+            RESIDUAL=self.base is not None,
+            num_warps=self.num_warps,
+        )
 
 # %% ../nbs/53_lightmap_render.ipynb #c012
-def render_hours(model: LightmapModel, baseline: torch.Tensor | None, hours, height: int, width: int, backend: str = "auto") -> list[torch.Tensor]:
+def render_hours(
+    model: LightmapModel, baseline: torch.Tensor | None, hours, height: int, width: int, backend: str = "auto"
+) -> list[torch.Tensor]:
     "Frames `[3,H,W]` (float32, CPU) for every hour, with one renderer (one set of caches)."
     r = LightmapRenderer(model, baseline, height, width, backend=backend)
     return [r.render(h).float().cpu() for h in hours]
+
 
 def frames_to_gif(frames: list[torch.Tensor], path, duration_ms: int = 250, labels: list[str] | None = None) -> Path:
     "Animated GIF of frames `[3,H,W]` in [0, 1] (optionally labelled, e.g. '18:30')."
     from PIL import Image, ImageDraw
     from heritage_inpaint.io import atomic_write, to_uint8
+
     ims = []
     for i, f in enumerate(frames):
         im = Image.fromarray(to_uint8(f))
-        if labels: ImageDraw.Draw(im).text((6, 4), labels[i], fill=(255, 255, 255))
+        if labels:
+            ImageDraw.Draw(im).text((6, 4), labels[i], fill=(255, 255, 255))
         ims.append(im)
-    return atomic_write(path, lambda tmp: ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms, loop=0))
+    return atomic_write(
+        path,
+        lambda tmp: ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms, loop=0),
+    )
+
 
 def hour_label(hour: float) -> str:
     "`HH:MM` of a time in hours, rounded to the minute (18.9999 → '19:00', 23.9999 → '00:00')."
@@ -176,6 +255,86 @@ def default_lightmap_weights() -> Path:
     "The shipped lightmap model."
     return package_data("weights", "lightmap.safetensors")
 
+
 def default_lightmap_baseline() -> Path:
     "The shipped model's baseline frame (960×540, 12:00)."
     return default_lightmap_weights().with_name("lightmap_baseline.png")
+
+# %% ../nbs/53_lightmap_render.ipynb #c018
+@dataclass
+class LightmapRenderConfig:
+    "What `lightmap-render` renders: which model, at which times, where to."
+
+    weights: str | None = None  # best.safetensors or its run folder (None: the shipped model)
+    baseline: str | None = None  # the baseline frame (None: the shipped model's own, or the embedded day's)
+    time: str | None = None  # one time in hours, e.g. 18.5 (wraps modulo 24), written to out
+    out: str | None = None  # image file for time
+    hours: str | None = None  # several hours, e.g. 0-23 or 6,12,18.5, written to out_dir
+    start_hour: int | None = None  # first hour of a range (instead of hours)
+    end_hour: int | None = None  # last hour of a range (default 23)
+    out_dir: str | None = None  # folder for the frames of hours and day.gif
+    width: int | None = None  # frame width (None: the baseline's, or 320 for the shipped model)
+    height: int | None = None  # frame height (None: the baseline's, or 180 for the shipped model)
+    gif: str | None = None  # GIF of the hours (None: out_dir/day.gif)
+    device: str | None = None  # cuda | cpu (None: cuda when available)
+
+# %% ../nbs/53_lightmap_render.ipynb #c019
+def check_baseline_shape(model: LightmapModel, baseline: torch.Tensor, height: int, width: int, path) -> None:
+    "Refuse a baseline whose aspect ratio differs from the frames' (or from the encoder's training frames) by > 1 %."
+    h, w = baseline.shape[-2:]
+    targets = [("the rendered frames", height, width)]
+    if model.cfg.be_resolution:
+        targets.append(("the frames the model's encoder was trained on", *model.cfg.be_resolution))
+    for what, th, tw in targets:
+        if abs((w / h) / (tw / th) - 1) > 0.01:
+            raise InputError(f"{path}: baseline of {w}×{h} px has another aspect ratio than {what} ({tw}×{th})")
+
+
+def run_lightmap_render(cfg: LightmapRenderConfig) -> list[Path]:
+    "Render `time` into `out`, or `hours` (or `start_hour`…`end_hour`) into `out_dir` with a GIF; returns the files."
+    from heritage_inpaint.io import load_image, save_image
+    from heritage_inpaint.lightmap_model import load_lightmap, parse_hours
+    from heritage_inpaint.lightmap_scene import embedded_day_dir
+
+    one, many = cfg.time is not None, cfg.hours is not None or cfg.start_hour is not None
+    if one == many:
+        raise InputError(
+            "lightmap-render: give either --time (with --out) or --hours / --start-hour … (with --out-dir)"
+        )
+    if one and not cfg.out:
+        raise InputError("lightmap-render --time needs --out")
+    if many and not cfg.out_dir:
+        raise InputError("lightmap-render --hours needs --out-dir")
+    hours = (
+        [parse_time(cfg.time)]
+        if one
+        else (
+            parse_hours(cfg.hours)
+            if cfg.hours
+            else [float(h) for h in range(cfg.start_hour, (cfg.end_hour if cfg.end_hour is not None else 23) + 1)]
+        )
+    )
+    device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_lightmap(cfg.weights or default_lightmap_weights(), device)
+    baseline_path = cfg.baseline or (
+        default_lightmap_baseline()
+        if not cfg.weights
+        else embedded_day_dir() / f"tod_{int(model.cfg.baseline_time) % 24:02d}.png"
+    )
+    baseline = load_image(baseline_path)
+    shipped_size = (180, 320) if not cfg.weights else tuple(baseline.shape[-2:])
+    height, width = cfg.height or shipped_size[0], cfg.width or shipped_size[1]
+    check_baseline_shape(model, baseline, height, width, baseline_path)
+    renderer = LightmapRenderer(model, baseline, height, width)
+    if one:
+        return [save_image(renderer.render(hours[0]).float().cpu(), cfg.out)]
+    from tqdm.auto import tqdm
+
+    out, frames, written = Path(cfg.out_dir), [], []
+    for h in tqdm(hours, desc="render", unit="frame"):
+        frame = renderer.render(h).float().cpu()
+        frames.append(frame)
+        name = f"tod_{int(h):02d}.png" if h == int(h) else f"tod_{hour_label(h).replace(':', '_')}.png"
+        written.append(save_image(frame, out / name))
+    written.append(frames_to_gif(frames, cfg.gif or out / "day.gif", labels=[hour_label(h) for h in hours]))
+    return written

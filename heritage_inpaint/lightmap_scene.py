@@ -5,14 +5,13 @@
 # %% ../nbs/50_lightmap_scene.ipynb #c003
 from __future__ import annotations
 import hashlib, json, math, time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .io import InputError, atomic_write
-from .samples import package_data
+from .io import InputError, atomic_write, package_data
 
 # %% auto #0
 __all__ = ['DaySceneConfig', 'sun_positions', 'light_state', 'texture_dir', 'sun_direction', 'day_scene', 'tonemap',
@@ -22,43 +21,50 @@ __all__ = ['DaySceneConfig', 'sun_positions', 'light_state', 'texture_dir', 'sun
 @dataclass
 class DaySceneConfig:
     "Everything that determines a rendered day (written into `meta.json`)."
-    width: int = 320
-    height: int = 180
-    spp: int = 64                      # samples per pixel
-    max_depth: int = 4                 # path length (3 = one indirect bounce)
-    seed: int = 0
-    latitude: float = 39.9163          # Forbidden City, Beijing
-    longitude: float = 116.3972
-    timezone: str = "Asia/Shanghai"
-    date: str = "2026-09-23"
-    exposure: float = 1.0              # one exposure for all 24 hours
-    sun_irradiance: float = 3.2        # linear irradiance of the sun at zenith, before the atmosphere
-    sky_radiance: float = 0.55         # sky brightness in full daylight
-    lamp_intensity: float = 14.0       # radiance of a lantern sphere at night
+
+    width: int = 320  # frame width in pixels
+    height: int = 180  # frame height in pixels
+    spp: int = 64  # samples per pixel
+    max_depth: int = 4  # path length (3 = one indirect bounce)
+    seed: int = 0  # seeds the renderer's sampler
+    latitude: float = 39.9163  # Forbidden City, Beijing
+    longitude: float = 116.3972  # site longitude, degrees east
+    timezone: str = "Asia/Shanghai"  # site time zone (IANA name)
+    date: str = "2026-09-23"  # the rendered day, YYYY-MM-DD
+    exposure: float = 1.0  # one exposure for all 24 hours
+    sun_irradiance: float = 3.2  # linear irradiance of the sun at zenith, before the atmosphere
+    sky_radiance: float = 0.55  # sky brightness in full daylight
+    lamp_intensity: float = 14.0  # radiance of a lantern sphere at night
     optical_depth: tuple = (0.09, 0.17, 0.33)  # per channel (R, G, B): the sun reddens near the horizon
 
-def _smoothstep(e0, e1, x): t = min(max((x - e0) / (e1 - e0), 0.0), 1.0); return t * t * (3 - 2 * t)
+
+def _smoothstep(e0, e1, x):
+    t = min(max((x - e0) / (e1 - e0), 0.0), 1.0)
+    return t * t * (3 - 2 * t)
 
 # %% ../nbs/50_lightmap_scene.ipynb #c007
 def sun_positions(cfg: DaySceneConfig, hours=range(24)) -> list[dict]:
     "pvlib's apparent solar elevation and azimuth (degrees, azimuth clockwise from north) at `h:00` local time."
     import pandas as pd, pvlib
+
     times = pd.DatetimeIndex([pd.Timestamp(f"{cfg.date} {int(h) % 24:02d}:00", tz=cfg.timezone) for h in hours])
     sp = pvlib.solarposition.get_solarposition(times, cfg.latitude, cfg.longitude)
-    return [{"hour": int(h), "elevation": float(e), "azimuth": float(a)}
-            for h, e, a in zip(hours, sp["apparent_elevation"], sp["azimuth"])]
+    return [
+        {"hour": int(h), "elevation": float(e), "azimuth": float(a)}
+        for h, e, a in zip(hours, sp["apparent_elevation"], sp["azimuth"])
+    ]
 
 # %% ../nbs/50_lightmap_scene.ipynb #c010
 def light_state(cfg: DaySceneConfig, elevation: float) -> dict:
     "Sun irradiance (RGB), sky radiance (RGB) and lamp level in [0, 1] for a solar elevation in degrees."
     el = float(elevation)
     if el > 0:
-        m = 1.0 / (math.sin(math.radians(el)) + 0.50572 * (el + 6.07995) ** -1.6364)   # Kasten–Young air mass
+        m = 1.0 / (math.sin(math.radians(el)) + 0.50572 * (el + 6.07995) ** -1.6364)  # Kasten–Young air mass
         sun = [cfg.sun_irradiance * math.exp(-tau * m) * _smoothstep(0.0, 2.0, el) for tau in cfg.optical_depth]
     else:
         sun = [0.0, 0.0, 0.0]
-    day = _smoothstep(-6.0, 30.0, el) ** 1.5 * cfg.sky_radiance      # civil twilight (−6°) → full daylight
-    warm = 1.0 - _smoothstep(0.0, 15.0, abs(el))                      # orange tint near the horizon
+    day = _smoothstep(-6.0, 30.0, el) ** 1.5 * cfg.sky_radiance  # civil twilight (−6°) → full daylight
+    warm = 1.0 - _smoothstep(0.0, 15.0, abs(el))  # orange tint near the horizon
     sky = [day * (0.42 + 0.35 * warm) + 0.003, day * (0.55 + 0.05 * warm) + 0.005, day * (0.80 - 0.35 * warm) + 0.011]
     lamp = 1.0 - _smoothstep(-6.0, 3.0, el)
     return {"sun_irradiance": sun, "sky_radiance": sky, "lamp": lamp}
@@ -68,10 +74,13 @@ def texture_dir() -> Path:
     "The four BSDS500 texture crops shipped with the package."
     return package_data("lightmap", "textures")
 
+
 def _linear_texture(path: Path) -> np.ndarray:
     import kornia, torch
+
     a = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
     return kornia.color.rgb_to_linear_rgb(a).permute(1, 2, 0).contiguous().numpy()
+
 
 def sun_direction(elevation: float, azimuth: float) -> list[float]:
     "Unit vector from the scene towards the sun (x east, y up, z south)."
@@ -82,55 +91,107 @@ def sun_direction(elevation: float, azimuth: float) -> list[float]:
 def day_scene(cfg: DaySceneConfig, hour_state: dict, textures: Path | None = None) -> dict:
     "The Mitsuba scene dictionary of one hour (`hour_state`: elevation, azimuth + `light_state`)."
     import mitsuba as mi
+
     mi.set_variant("scalar_rgb")
     T = mi.ScalarTransform4f
     tex = {p.stem.split("_bsds")[0]: p for p in sorted(Path(textures or texture_dir()).glob("*.jpg"))}
     need = {"ground_sand", "column_stone", "roof_slate", "wood"}
-    if not need <= set(tex): raise InputError(f"{textures or texture_dir()}: textures {sorted(need - set(tex))} missing")
+    if not need <= set(tex):
+        raise InputError(f"{textures or texture_dir()}: textures {sorted(need - set(tex))} missing")
+
     def mat(name, scale=1.0):
-        return {"type": "diffuse", "reflectance": {"type": "bitmap", "bitmap": mi.Bitmap(_linear_texture(tex[name])), "raw": True,
-                                                   "to_uv": T().scale([scale, scale, 1])}}
+        return {
+            "type": "diffuse",
+            "reflectance": {
+                "type": "bitmap",
+                "bitmap": mi.Bitmap(_linear_texture(tex[name])),
+                "raw": True,
+                "to_uv": T().scale([scale, scale, 1]),
+            },
+        }
+
     def box(center, size, name, scale=1.0):
-        return {"type": "cube", "to_world": T().translate(center).scale([s / 2 for s in size]), "bsdf": mat(name, scale)}
-    s = {"type": "scene", "integrator": {"type": "path", "max_depth": cfg.max_depth},
-         "sensor": {"type": "perspective", "fov": 50, "fov_axis": "x",
-                    "to_world": T().look_at(origin=[0.8, 2.6, 11.0], target=[0.0, 1.6, -3.0], up=[0, 1, 0]),
-                    "film": {"type": "hdrfilm", "width": cfg.width, "height": cfg.height, "rfilter": {"type": "gaussian"}},
-                    "sampler": {"type": "independent", "sample_count": cfg.spp, "seed": cfg.seed * 1000 + hour_state["hour"]}},
-         "ground": {"type": "rectangle", "to_world": T().rotate([1, 0, 0], -90).scale([30, 30, 1]), "bsdf": mat("ground_sand", 5)}}
-    for i, x in enumerate((-5.1, 5.1)):                                   # walls left and right of the gate
+        return {
+            "type": "cube",
+            "to_world": T().translate(center).scale([s / 2 for s in size]),
+            "bsdf": mat(name, scale),
+        }
+
+    s = {
+        "type": "scene",
+        "integrator": {"type": "path", "max_depth": cfg.max_depth},
+        "sensor": {
+            "type": "perspective",
+            "fov": 50,
+            "fov_axis": "x",
+            "to_world": T().look_at(origin=[0.8, 2.6, 11.0], target=[0.0, 1.6, -3.0], up=[0, 1, 0]),
+            "film": {"type": "hdrfilm", "width": cfg.width, "height": cfg.height, "rfilter": {"type": "gaussian"}},
+            "sampler": {"type": "independent", "sample_count": cfg.spp, "seed": cfg.seed * 1000 + hour_state["hour"]},
+        },
+        "ground": {
+            "type": "rectangle",
+            "to_world": T().rotate([1, 0, 0], -90).scale([30, 30, 1]),
+            "bsdf": mat("ground_sand", 5),
+        },
+    }
+    for i, x in enumerate((-5.1, 5.1)):  # walls left and right of the gate
         s[f"wall{i}"] = box([x, 1.5, -3.2], [6.6, 3.0, 0.6], "column_stone", 3)
-    for i, x in enumerate((-1.55, 1.55)):                                 # gate pillars
+    for i, x in enumerate((-1.55, 1.55)):  # gate pillars
         s[f"pillar{i}"] = box([x, 1.9, -3.0], [0.55, 3.8, 0.8], "column_stone")
     s["lintel"] = box([0, 3.95, -3.0], [3.9, 0.5, 0.8], "column_stone")
-    s["roof"] = box([0, 4.35, -2.8], [5.4, 0.3, 2.0], "roof_slate", 2)    # overhang: a moving shadow on the gate
+    s["roof"] = box([0, 4.35, -2.8], [5.4, 0.3, 2.0], "roof_slate", 2)  # overhang: a moving shadow on the gate
     s["doors"] = box([0, 1.85, -3.3], [2.6, 3.7, 0.15], "wood")
-    for i, (w, d, h) in enumerate([(4.6, 2.1, 0.16), (4.0, 1.6, 0.32), (3.4, 1.1, 0.48)]):   # steps
+    for i, (w, d, h) in enumerate([(4.6, 2.1, 0.16), (4.0, 1.6, 0.32), (3.4, 1.1, 0.48)]):  # steps
         s[f"step{i}"] = box([0, h / 2, -2.6 + d / 2], [w, h, d], "wood", 2)
-    for i, x in enumerate((-5.0, -3.2, 3.2, 5.0)):                        # free-standing columns
-        s[f"column{i}"] = {"type": "cylinder", "p0": [x, 0, -1.3], "p1": [x, 3.0, -1.3], "radius": 0.22, "bsdf": mat("wood", 2)}
+    for i, x in enumerate((-5.0, -3.2, 3.2, 5.0)):  # free-standing columns
+        s[f"column{i}"] = {
+            "type": "cylinder",
+            "p0": [x, 0, -1.3],
+            "p1": [x, 3.0, -1.3],
+            "radius": 0.22,
+            "bsdf": mat("wood", 2),
+        }
     st = hour_state
     if max(st["sun_irradiance"]) > 0:
         d = sun_direction(st["elevation"], st["azimuth"])
-        s["sun"] = {"type": "directional", "direction": [-v for v in d], "irradiance": {"type": "rgb", "value": st["sun_irradiance"]}}
+        s["sun"] = {
+            "type": "directional",
+            "direction": [-v for v in d],
+            "irradiance": {"type": "rgb", "value": st["sun_irradiance"]},
+        }
     s["sky"] = {"type": "constant", "radiance": {"type": "rgb", "value": st["sky_radiance"]}}
     if st["lamp"] > 0:
-        for i, x in enumerate((-2.1, 2.1)):                               # lanterns beside the gate, 2700 K
-            s[f"lamp{i}"] = {"type": "sphere", "center": [x, 2.7, -2.35], "radius": 0.13,
-                             "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [cfg.lamp_intensity * st["lamp"] * c for c in (1.0, 0.58, 0.26)]}},
-                             "bsdf": {"type": "diffuse", "reflectance": {"type": "rgb", "value": [0.0, 0.0, 0.0]}}}
+        for i, x in enumerate((-2.1, 2.1)):  # lanterns beside the gate, 2700 K
+            s[f"lamp{i}"] = {
+                "type": "sphere",
+                "center": [x, 2.7, -2.35],
+                "radius": 0.13,
+                "emitter": {
+                    "type": "area",
+                    "radiance": {
+                        "type": "rgb",
+                        "value": [cfg.lamp_intensity * st["lamp"] * c for c in (1.0, 0.58, 0.26)],
+                    },
+                },
+                "bsdf": {"type": "diffuse", "reflectance": {"type": "rgb", "value": [0.0, 0.0, 0.0]}},
+            }
     return s
 
 # %% ../nbs/50_lightmap_scene.ipynb #c017
 def tonemap(radiance: np.ndarray, exposure: float) -> np.ndarray:
     "Linear radiance `[H,W,3]` → 8-bit sRGB with one fixed exposure (clipped)."
     import kornia, torch
-    x = torch.from_numpy(np.clip(np.nan_to_num(radiance * exposure, nan=0.0), 0.0, 1.0).astype(np.float32)).permute(2, 0, 1)
+
+    x = torch.from_numpy(np.clip(np.nan_to_num(radiance * exposure, nan=0.0), 0.0, 1.0).astype(np.float32)).permute(
+        2, 0, 1
+    )
     return kornia.color.linear_rgb_to_rgb(x).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
 
 def render_hour(cfg: DaySceneConfig, hour: int, textures: Path | None = None) -> tuple[np.ndarray, dict]:
     "Render hour `h:00`; returns (uint8 `[H,W,3]`, the hour's record for `meta.json`)."
     import mitsuba as mi
+
     st = {**sun_positions(cfg, [hour])[0]}
     st.update(light_state(cfg, st["elevation"]))
     scene = mi.load_dict(day_scene(cfg, st, textures))
@@ -141,25 +202,49 @@ def render_hour(cfg: DaySceneConfig, hour: int, textures: Path | None = None) ->
 def frames_checksum(folder) -> str:
     "SHA-256 over the 24 frames `tod_00.png … tod_23.png` of a folder, in order."
     h = hashlib.sha256()
-    for k in range(24): h.update((Path(folder) / f"tod_{k:02d}.png").read_bytes())
+    for k in range(24):
+        h.update((Path(folder) / f"tod_{k:02d}.png").read_bytes())
     return h.hexdigest()
 
-def render_day(cfg: DaySceneConfig, out_dir, hours=range(24), textures: Path | None = None, progress: bool = True) -> Path:
+
+def render_day(
+    cfg: DaySceneConfig, out_dir, hours=range(24), textures: Path | None = None, progress: bool = True
+) -> Path:
     "Render `tod_HH.png` for every hour and `meta.json` into `out_dir`."
     import mitsuba as mi
     from tqdm.auto import tqdm
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     records, t0 = [], time.time()
     for h in tqdm(list(hours), desc="render day", disable=not progress):
         img, st = render_hour(cfg, h, textures)
         atomic_write(out / f"tod_{h:02d}.png", lambda tmp: Image.fromarray(img).save(tmp, format="PNG"))
-        records.append({k: (round(v, 4) if isinstance(v, float) else [round(x, 5) for x in v] if isinstance(v, list) else v) for k, v in st.items()})
-    meta = {"layout": "tod_HH.png, HH = local hour 00..23 (sun position at HH:00)", "site": {"latitude": cfg.latitude, "longitude": cfg.longitude,
-            "timezone": cfg.timezone, "date": cfg.date}, "hours": records, "config": asdict(cfg),
-            "renderer": {"name": "mitsuba", "version": mi.__version__, "variant": "scalar_rgb", "integrator": "path",
-                         "seconds": round(time.time() - t0, 1)},
-            "textures": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in sorted(Path(textures or texture_dir()).glob("*.jpg"))}}
-    if len(records) == 24: meta["frames_sha256"] = frames_checksum(out)
+        records.append(
+            {
+                k: (round(v, 4) if isinstance(v, float) else [round(x, 5) for x in v] if isinstance(v, list) else v)
+                for k, v in st.items()
+            }
+        )
+    meta = {
+        "layout": "tod_HH.png, HH = local hour 00..23 (sun position at HH:00)",
+        "site": {"latitude": cfg.latitude, "longitude": cfg.longitude, "timezone": cfg.timezone, "date": cfg.date},
+        "hours": records,
+        "config": asdict(cfg),
+        "renderer": {
+            "name": "mitsuba",
+            "version": mi.__version__,
+            "variant": "scalar_rgb",
+            "integrator": "path",
+            "seconds": round(time.time() - t0, 1),
+        },
+        "textures": {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+            for p in sorted(Path(textures or texture_dir()).glob("*.jpg"))
+        },
+    }
+    if len(records) == 24:
+        meta["frames_sha256"] = frames_checksum(out)
     atomic_write(out / "meta.json", lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
     return out
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/52_lightmap_train.ipynb #c003
 from __future__ import annotations
-import json, math
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -12,10 +12,18 @@ import torch
 import torch.nn.functional as F
 
 from .io import InputError
-from .lightmap_model import (LightmapConfig, LightmapModel, load_day, load_lightmap, neighbour_blend,
-                                             render_frame, save_lightmap)
+from heritage_inpaint.lightmap_model import (
+    LightmapConfig,
+    LightmapModel,
+    load_day,
+    load_lightmap,
+    neighbour_blend,
+    read_lightmap_meta,
+    render_frame,
+    save_lightmap,
+)
 from .lightmap_scene import embedded_day_dir
-from .sd2_lora import check_finite_loss, finish_training, load_latest_checkpoint, save_checkpoint
+from .training import TrainResult, TrainingRun, check_finite_loss
 
 # %% auto #0
 __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lightmap_loss', 'frame_metrics', 'mean_metrics',
@@ -25,44 +33,53 @@ __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lig
 @dataclass
 class LightmapTrainConfig:
     "The seed's training flags (+ output, validation cadence, seed)."
-    data_dir: str | None = None            # None: the embedded 320×180 day
-    out_dir: str = "runs/lightmap"
-    model: LightmapConfig = field(default_factory=LightmapConfig)
-    epochs: int = 20
-    batch_size: int = 8192                 # pixels per step (patch mode: batch_size // patch_size² patches)
-    lr: float = 5e-4
-    samples_per_epoch: int = 200_000
-    val_hours: tuple = (3, 8, 15, 20)
-    val_downsample: int = 2
-    val_every: int = 1                     # epochs
-    patch_size: int = 0                    # 0: pixel mode; 16 / 32: patch mode
-    w_l2: float = 1.0
-    loss_ssim_w: float = 0.2
-    loss_lpips_w: float = 0.0
-    lpips_freq: int = 0                    # LPIPS every N steps (0: never)
-    amp: bool = False                      # bf16 autocast
-    resume: bool = False
-    keep_checkpoints: int = 2
-    seed: int = 0
+
+    data_dir: str | None = None  # None: the embedded 320×180 day
+    out_dir: str = "runs/lightmap"  # output folder: best.safetensors + .json, checkpoints/, logs/, validation.json
+    model: LightmapConfig = field(
+        default_factory=LightmapConfig
+    )  # the architecture (its fields are flags of their own)
+    epochs: int = 20  # training epochs
+    batch_size: int = 8192  # pixels per step (patch mode: batch_size // patch_size² patches)
+    lr: float = 5e-4  # Adam learning rate
+    samples_per_epoch: int = 200_000  # pixels per epoch
+    val_hours: tuple = (3, 8, 15, 20)  # held-out hours, never trained on
+    val_downsample: int = 2  # area-downsampling of frames before the validation metrics
+    val_every: int = 1  # epochs
+    patch_size: int = 0  # 0: pixel mode; 16 / 32: patch mode
+    w_l2: float = 1.0  # weight of the MSE term
+    loss_ssim_w: float = 0.2  # weight of the (1 − SSIM) term (patch mode)
+    loss_lpips_w: float = 0.0  # weight of the LPIPS term (patch mode)
+    lpips_freq: int = 0  # LPIPS every N steps (0: never)
+    amp: bool = False  # bf16 autocast
+    resume: bool = False  # continue the run in out_dir
+    overwrite: bool = False  # replace the run in out_dir
+    keep_checkpoints: int = 2  # newest checkpoints kept
+    seed: int = 0  # seeds initialisation and batches
 
     @property
-    def steps_per_epoch(self) -> int: return max(1, math.ceil(self.samples_per_epoch / self.batch_size))
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(self.samples_per_epoch / self.batch_size))
 
 # %% ../nbs/52_lightmap_train.ipynb #c007
 class DayData:
     "A day's frames on one device, split into training and held-out hours."
+
     def __init__(self, data_dir, val_hours=(3, 8, 15, 20), baseline_time: float = 12.0, device="cpu"):
         self.dir = Path(data_dir) if data_dir else embedded_day_dir()
         frames = load_day(self.dir)
-        if float(baseline_time) != int(baseline_time): raise InputError(f"baseline_time={baseline_time}: must be a whole hour (a frame of the day)")
+        if float(baseline_time) != int(baseline_time):
+            raise InputError(f"baseline_time={baseline_time}: must be a whole hour (a frame of the day)")
         self.val_hours = sorted(int(h) % 24 for h in val_hours)
-        if int(baseline_time) % 24 in self.val_hours: raise InputError(f"baseline hour {int(baseline_time)} is a validation hour {self.val_hours}")
+        if int(baseline_time) % 24 in self.val_hours:
+            raise InputError(f"baseline hour {int(baseline_time)} is a validation hour {self.val_hours}")
         self.train_hours = [h for h in range(24) if h not in self.val_hours]
-        self.frames = torch.stack([frames[h] for h in range(24)]).to(device)    # [24,3,H,W]
+        self.frames = torch.stack([frames[h] for h in range(24)]).to(device)  # [24,3,H,W]
         self.baseline = self.frames[int(baseline_time) % 24]
         self.height, self.width = self.frames.shape[-2:]
 
-    def train_frames(self) -> dict: return {h: self.frames[h] for h in self.train_hours}
+    def train_frames(self) -> dict:
+        return {h: self.frames[h] for h in self.train_hours}
 
 # %% ../nbs/52_lightmap_train.ipynb #c010
 def sample_batch(data: DayData, cfg: LightmapTrainConfig, gen: torch.Generator) -> dict:
@@ -71,63 +88,83 @@ def sample_batch(data: DayData, cfg: LightmapTrainConfig, gen: torch.Generator) 
     hours = torch.tensor(data.train_hours)
     P = cfg.patch_size
     if P:
-        if P > min(H, W): raise InputError(f"patch_size={P} is larger than the frames ({W}×{H})")
+        if P > min(H, W):
+            raise InputError(f"patch_size={P} is larger than the frames ({W}×{H})")
         n = max(1, cfg.batch_size // (P * P))
         hi = hours[torch.randint(len(hours), (n,), generator=gen)]
-        y0 = torch.randint(H - P + 1, (n,), generator=gen); x0 = torch.randint(W - P + 1, (n,), generator=gen)
+        y0 = torch.randint(H - P + 1, (n,), generator=gen)
+        x0 = torch.randint(W - P + 1, (n,), generator=gen)
         d = torch.arange(P)
-        ys = (y0[:, None, None] + d[None, :, None]).expand(n, P, P); xs = (x0[:, None, None] + d[None, None, :]).expand(n, P, P)
+        ys = (y0[:, None, None] + d[None, :, None]).expand(n, P, P)
+        xs = (x0[:, None, None] + d[None, None, :]).expand(n, P, P)
         hi = hi[:, None, None].expand(n, P, P)
         ys, xs, hi = ys.reshape(-1), xs.reshape(-1), hi.reshape(-1)
         shape = (n, P, P)
     else:
         n = cfg.batch_size
         hi = hours[torch.randint(len(hours), (n,), generator=gen)]
-        ys = torch.randint(H, (n,), generator=gen); xs = torch.randint(W, (n,), generator=gen)
+        ys = torch.randint(H, (n,), generator=gen)
+        xs = torch.randint(W, (n,), generator=gen)
         shape = None
     hi, ys, xs = hi.to(dev), ys.to(dev), xs.to(dev)
     xy = torch.stack([(xs + 0.5) / W * 2 - 1, (ys + 0.5) / H * 2 - 1], -1).float()
     return {"xy": xy, "t": hi.float(), "target": data.frames[hi, :, ys, xs], "shape": shape}
 
 # %% ../nbs/52_lightmap_train.ipynb #c013
-def lightmap_loss(model, batch: dict, baseline: torch.Tensor, cfg: LightmapTrainConfig, lpips_net=None) -> tuple[torch.Tensor, dict]:
+def lightmap_loss(
+    model, batch: dict, baseline: torch.Tensor, cfg: LightmapTrainConfig, lpips_net=None
+) -> tuple[torch.Tensor, dict]:
     "`w_l2·MSE [+ w_ssim·(1−SSIM)] [+ w_lpips·LPIPS]`; returns (total, parts)."
     from torchmetrics.functional.image import structural_similarity_index_measure as ssim_fn
+
     pred = model(batch["xy"], batch["t"], baseline).float()
     mse = F.mse_loss(pred, batch["target"])
-    parts = {"mse": mse.detach()}; total = cfg.w_l2 * mse
+    parts = {"mse": mse.detach()}
+    total = cfg.w_l2 * mse
     if batch["shape"] is not None:
         n, P, _ = batch["shape"]
-        p_img = pred.view(n, P, P, 3).permute(0, 3, 1, 2); t_img = batch["target"].view(n, P, P, 3).permute(0, 3, 1, 2)
+        p_img = pred.view(n, P, P, 3).permute(0, 3, 1, 2)
+        t_img = batch["target"].view(n, P, P, 3).permute(0, 3, 1, 2)
         if cfg.loss_ssim_w:
             s = ssim_fn(p_img, t_img, data_range=1.0)
-            total = total + cfg.loss_ssim_w * (1 - s); parts["ssim"] = s.detach()
+            total = total + cfg.loss_ssim_w * (1 - s)
+            parts["ssim"] = s.detach()
         if lpips_net is not None and cfg.loss_lpips_w:
             lp = lpips_net(p_img.clamp(0, 1), t_img).mean()
-            total = total + cfg.loss_lpips_w * lp; parts["lpips"] = lp.detach()
+            total = total + cfg.loss_lpips_w * lp
+            parts["lpips"] = lp.detach()
     parts["total"] = total.detach()
     return total, parts
 
 # %% ../nbs/52_lightmap_train.ipynb #c016
 def frame_metrics(pred: torch.Tensor, target: torch.Tensor, downsample: int = 1) -> dict:
-    "PSNR / SSIM / LPIPS(alex) of a frame `[3,H,W]` after area-downsampling both by `downsample` (CPU, float64 metrics)."
+    "PSNR / SSIM / LPIPS(alex) of a frame `[3,H,W]` after area-downsampling both by `downsample` (CPU, float64)."
     from heritage_inpaint.metrics import lpips, psnr, ssim
-    p, t = (F.interpolate(x[None].float().cpu(), scale_factor=1 / downsample, mode="area")[0] if downsample > 1 else x.float().cpu()
-            for x in (pred.clamp(0, 1), target))
+
+    p, t = (
+        F.interpolate(x[None].float().cpu(), scale_factor=1 / downsample, mode="area")[0]
+        if downsample > 1
+        else x.float().cpu()
+        for x in (pred.clamp(0, 1), target)
+    )
     return {"psnr": psnr(p, t).item(), "ssim": ssim(p, t).item(), "lpips": lpips(p, t).item()}
+
 
 def mean_metrics(rows: list[dict]) -> dict:
     return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+
 
 def held_out_metrics(predict, data: DayData, downsample: int = 2) -> dict:
     "Mean metrics of `predict(hour) → [3,H,W]` over the held-out hours (+ per hour)."
     per = {h: frame_metrics(predict(h), data.frames[h], downsample) for h in data.val_hours}
     return {**mean_metrics(list(per.values())), "per_hour": per}
 
+
 @torch.no_grad()
 def validate_lightmap(model, data: DayData, downsample: int = 2) -> dict:
     "The model's metrics on the held-out hours."
     return held_out_metrics(lambda h: render_frame(model, h, data.height, data.width, data.baseline), data, downsample)
+
 
 def blend_metrics(data: DayData, downsample: int = 2) -> dict:
     "The neighbour-hour blend's metrics on the held-out hours."
@@ -135,79 +172,101 @@ def blend_metrics(data: DayData, downsample: int = 2) -> dict:
     return held_out_metrics(lambda h: neighbour_blend(known, h), data, downsample)
 
 # %% ../nbs/52_lightmap_train.ipynb #c019
-def train_lightmap(cfg: LightmapTrainConfig) -> dict:
-    "Train; returns {'best', 'best_metrics', 'blend', 'history', 'validation'}."
-    from accelerate import Accelerator
-    from tqdm.auto import tqdm
-    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
-    acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="bf16" if cfg.amp else "no",
-                      log_with="tensorboard", project_dir=str(out / "logs"))
+def _cosine_after_warmup(total_steps: int):
+    return lambda s: float(
+        min(1.0, (s + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    )
+
+
+def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
+    "Train; `weights` is `best.safetensors`, `extra` holds `best_metrics` (per hour too) and the `blend`'s metrics."
+    day_dir = Path(cfg.data_dir) if cfg.data_dir else embedded_day_dir()
+    load_day(day_dir, [0])  # cheap checks before the folder is taken
+    run = TrainingRun("lightmap", cfg, mixed_precision="bf16" if cfg.amp else "no", validation_log=True)
+    acc = run.acc
     data = DayData(cfg.data_dir, cfg.val_hours, cfg.model.baseline_time, acc.device)
     torch.manual_seed(cfg.seed)
-    if cfg.model.use_baseline_encoder: cfg = replace(cfg, model=replace(cfg.model, be_resolution=(data.height, data.width)))
-    model = LightmapModel(cfg.model).to(acc.device)
+    model_cfg = cfg.model
+    if model_cfg.use_baseline_encoder:
+        model_cfg = replace(model_cfg, be_resolution=(data.height, data.width))
+    model = LightmapModel(model_cfg).to(acc.device)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: float(min(1.0, (s + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _cosine_after_warmup(total_steps))
     model, opt, sched = acc.prepare(model, opt, sched)
+    net = acc.unwrap_model(model)
     lpips_net = None
     if cfg.patch_size and cfg.loss_lpips_w and cfg.lpips_freq:
         from heritage_inpaint.lpips import LPIPS
+
         lpips_net = LPIPS("vgg").to(acc.device)
-    ckpt_root = out / "checkpoints"
-    step = load_latest_checkpoint(ckpt_root, acc.unwrap_model(model), opt, sched) if cfg.resume else 0
-    best_path = out / "best.safetensors"
-    best = json.loads(best_path.with_suffix(".json").read_text())["val"]["psnr"] if cfg.resume and best_path.exists() else -math.inf
+    step = run.start(net, opt, sched)
+    best_path = run.out / "best.safetensors"
+    best = max((v["psnr"] for v in run.validation.rows), default=-math.inf)
     blend = blend_metrics(data, cfg.val_downsample)
-    if acc.is_main_process:
-        acc.init_trackers("lightmap", config={k: str(v) for k, v in asdict(cfg).items()})
-        (out / "blend.json").write_text(json.dumps(blend, indent=1))
-    history, validation = [], []
-    bar = tqdm(range(step // cfg.steps_per_epoch, cfg.epochs), desc="train lightmap", disable=not acc.is_local_main_process)
+    run.write_json("blend.json", blend)
+    train_settings = {k: v for k, v in asdict(cfg).items() if k != "model"}
+    bar = run.progress(cfg.epochs, "train lightmap", unit="epoch", start=step // cfg.steps_per_epoch)
     model.train()
     for epoch in bar:
         for _ in range(cfg.steps_per_epoch):
             gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + acc.process_index)
             batch = sample_batch(data, cfg, gen)
+            lpips_now = lpips_net if cfg.lpips_freq and step % cfg.lpips_freq == 0 else None
             with acc.autocast():
-                loss, parts = lightmap_loss(model, batch, data.baseline, cfg,
-                                            lpips_net if cfg.lpips_freq and step % cfg.lpips_freq == 0 else None)
-            check_finite_loss(loss, step + 1)
-            acc.backward(loss); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+                loss, parts = lightmap_loss(model, batch, data.baseline, cfg, lpips_now)
+            check_finite_loss(loss, step + 1, "lower --lr, or train without --amp")
+            acc.backward(loss)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
             step += 1
-        logs = {f"Train/{k}": acc.gather(v[None].float()).mean().item() for k, v in parts.items()}
-        history.append({"epoch": epoch + 1, "step": step, **logs}); acc.log(logs, step=step)
+        logs = run.log(step, {"epoch": epoch + 1, **{f"Train/{k}": v for k, v in run.mean(parts).items()}})
         bar.set_postfix(loss=f"{logs['Train/total']:.5f}")
-        if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
-            net = acc.unwrap_model(model).eval()
-            v = validate_lightmap(net, data, cfg.val_downsample); net.train()
+        if run.due(epoch + 1, cfg.val_every, cfg.epochs):
+            net.eval()
+            v = validate_lightmap(net, data, cfg.val_downsample)
+            net.train()
             means = {k: x for k, x in v.items() if k != "per_hour"}
-            validation.append({"epoch": epoch + 1, **means})
-            acc.log({f"Validation/{k}": x for k, x in means.items()}, step=step)
-            if v["psnr"] > best and acc.is_main_process:
+            run.log(step, {"epoch": epoch + 1, **means}, validation=True)
+            if v["psnr"] > best and run.is_main:
                 best = v["psnr"]
-                save_lightmap(net, best_path, {"epoch": epoch + 1, "step": step, "val": v, "blend": blend, "data_dir": str(data.dir),
-                                               "train": {k: val for k, val in asdict(cfg).items() if k != "model"}})
-        acc.wait_for_everyone()
-        if acc.is_main_process: save_checkpoint(ckpt_root, step, acc.unwrap_model(model), opt, sched, cfg.keep_checkpoints)
+                save_lightmap(
+                    net,
+                    best_path,
+                    {
+                        "epoch": epoch + 1,
+                        "step": step,
+                        "val": v,
+                        "blend": blend,
+                        "data_dir": str(data.dir),
+                        "train": train_settings,
+                    },
+                )
+        run.checkpoint(step, net, opt, sched)
     acc.wait_for_everyone()
-    if acc.is_main_process: (out / "validation.json").write_text(json.dumps(validation, indent=1))
-    del model                                # the DDP wrapper goes before the process group (finish_training)
-    finish_training(acc)
-    meta = json.loads(best_path.with_suffix(".json").read_text()) if best_path.exists() else {}
-    val = meta.get("val")
-    if val: val["per_hour"] = {int(h): m for h, m in val["per_hour"].items()}     # JSON keys are strings
-    return {"best": best_path, "best_metrics": val, "blend": blend, "history": history, "validation": validation}
+    del model, net  # the DDP wrapper goes before the process group (finish_training)
+    result = run.finish(best_path if best_path.exists() else None, step)
+    val = read_lightmap_meta(best_path).get("val") if best_path.exists() else None
+    if val:
+        val["per_hour"] = {int(h): m for h, m in val["per_hour"].items()}  # JSON keys are strings
+    result.extra = {"best_metrics": val, "blend": blend}
+    return result
 
 # %% ../nbs/52_lightmap_train.ipynb #c023
 LIGHTMAP_AB = {
     "Baseline": {},
     "BaselineEncoder": {"model": {"use_baseline_encoder": True, "be_channels": 32, "be_downsample": 1}},
     "PatchSSIM": {"patch_size": 16, "loss_ssim_w": 0.2},
-    "Hybrid": {"patch_size": 16, "loss_ssim_w": 0.2, "model": {"use_baseline_encoder": True, "be_channels": 32, "be_downsample": 1}},
+    "Hybrid": {
+        "patch_size": 16,
+        "loss_ssim_w": 0.2,
+        "model": {"use_baseline_encoder": True, "be_channels": 32, "be_downsample": 1},
+    },
     "FiLM": {"model": {"film": True}},
     "HashGrid": {"model": {"hash_grid": True}},
 }
+
 
 def ab_config(base: LightmapTrainConfig, name: str, overrides: dict | None = None) -> LightmapTrainConfig:
     "`base` with one A/B configuration's overrides applied (model overrides merged into `base.model`)."
@@ -215,11 +274,12 @@ def ab_config(base: LightmapTrainConfig, name: str, overrides: dict | None = Non
     model = replace(base.model, **o.pop("model", {}))
     return replace(base, model=model, out_dir=str(Path(base.out_dir) / name), **o)
 
+
 def run_lightmap_ab(base: LightmapTrainConfig, names=tuple(LIGHTMAP_AB)) -> list[dict]:
     "Train every configuration; rows of best validation metrics (+ the neighbour blend)."
     rows = []
     for name in names:
         r = train_lightmap(ab_config(base, name))
-        rows.append({"config": name, **{k: v for k, v in r["best_metrics"].items() if k != "per_hour"}})
-    rows.append({"config": "NeighbourBlend", **{k: v for k, v in r["blend"].items() if k != "per_hour"}})
+        rows.append({"config": name, **{k: v for k, v in r.extra["best_metrics"].items() if k != "per_hour"}})
+    rows.append({"config": "NeighbourBlend", **{k: v for k, v in r.extra["blend"].items() if k != "per_hour"}})
     return rows

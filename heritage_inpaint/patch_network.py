@@ -4,8 +4,8 @@
 
 # %% ../nbs/40_patch_network.ipynb #c003
 from __future__ import annotations
-import math
-from dataclasses import asdict, dataclass, field
+import json, math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,57 +13,69 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .io import InputError
+from .inpainters import blend_known, check_pair
+from .io import InputError, package_data
 from .tiling import gaussian_tile_weights
 
 # %% auto #0
 __all__ = ['PatchNetConfig', 'Hole', 'HoleDetector', 'PatchExtractor', 'coarse_fill', 'telea_fill', 'base_fill', 'GatedConv',
            'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention', 'RegionSeparatedAttention', 'haar_dwt',
            'haar_idwt', 'PatchNetwork', 'log_cap', 'apply_residual', 'target_residual', 'PatchFusion',
-           'PatchBasedInpainting', 'context_window', 'load_linear_image']
+           'PatchBasedInpainting', 'context_window', 'load_linear_image', 'load_patch_model', 'default_patch_weights',
+           'PatchInpainter']
 
 # %% ../nbs/40_patch_network.ipynb #c005
 @dataclass
 class PatchNetConfig:
     "Architecture and strategy switches of the patch inpainting network (all strategies off = the base design)."
-    patch_size: int = 128
-    context: int = 16                      # minimum known margin around a hole inside its window (px)
-    overlap: int = 32                      # overlap of windows tiling a hole larger than a patch
-    base_channels: int = 32
-    residual_scale: float = 1.0
-    log_domain: bool = False               # linear-light (HDR) input: residual in log space
-    log_eps: float = 1e-3
-    log_delta_abs_max: float = 2.0         # fixed cap of the log residual (tanh)
-    base_fill: str = "telea"               # telea | pushpull: the coarse fill the residual corrects
-    multi_scale_factors: tuple[float, ...] = (1.0,)   # strategy 1
-    dual_context: bool = False             # strategy 2
-    region_attention: bool = False         # strategy 3
-    haar_heads: bool = False               # strategy 4
-    dynamic_log_cap: bool = False          # strategy 5 (log mode)
-    log_delta_scale: float = 3.0           # dynamic cap = log_delta_scale · patch log-std
-    kl_weight: float = 0.0                 # strategy 5: KL between predicted and true log-residual distributions
-    sup_type: str = "l1"                   # l1 | huber | charbonnier
+
+    patch_size: int = 128  # network window side in pixels (multiple of 16)
+    context: int = 16  # minimum known margin around a hole inside its window (px)
+    overlap: int = 32  # overlap of windows tiling a hole larger than a patch
+    base_channels: int = 32  # width of the first U-Net level
+    residual_scale: float = 1.0  # scale of the predicted residual
+    log_domain: bool = False  # linear-light (HDR) input: residual in log space
+    log_eps: float = 1e-3  # ε of the log transform log(x + ε)
+    log_delta_abs_max: float = 2.0  # fixed cap of the log residual (tanh)
+    base_fill: str = "telea"  # telea | pushpull: the coarse fill the residual corrects
+    multi_scale_factors: tuple[float, ...] = (1.0,)  # strategy 1
+    dual_context: bool = False  # strategy 2
+    region_attention: bool = False  # strategy 3
+    haar_heads: bool = False  # strategy 4
+    dynamic_log_cap: bool = False  # strategy 5 (log mode)
+    log_delta_scale: float = 3.0  # dynamic cap = log_delta_scale · patch log-std
+    kl_weight: float = 0.0  # strategy 5: KL between predicted and true log-residual distributions
+    sup_type: str = "l1"  # l1 | huber | charbonnier
 
     def __post_init__(self):
-        if self.patch_size % 16: raise InputError(f"patch_size {self.patch_size} must be a multiple of 16")
-        if self.sup_type not in ("l1", "huber", "charbonnier"): raise InputError(f"sup_type {self.sup_type!r}: l1, huber or charbonnier")
-        if self.base_fill not in ("telea", "pushpull"): raise InputError(f"base_fill {self.base_fill!r}: telea or pushpull")
+        if self.patch_size % 16:
+            raise InputError(f"patch_size {self.patch_size} must be a multiple of 16")
+        if self.sup_type not in ("l1", "huber", "charbonnier"):
+            raise InputError(f"sup_type {self.sup_type!r}: l1, huber or charbonnier")
+        if self.base_fill not in ("telea", "pushpull"):
+            raise InputError(f"base_fill {self.base_fill!r}: telea or pushpull")
         self.multi_scale_factors = tuple(float(s) for s in self.multi_scale_factors if s > 0) or (1.0,)
 
 # %% ../nbs/40_patch_network.ipynb #c007
 @dataclass
 class Hole:
     "One connected hole: its bounding box `(y0, x0, y1, x1)` (exclusive end) and pixel count."
+
     box: tuple[int, int, int, int]
     area: int
 
+
 class HoleDetector:
     "8-connected components of a mask `[1,H,W]` (1 = fill) with their bounding boxes, largest first."
+
     def __call__(self, mask: torch.Tensor) -> list[Hole]:
         from scipy import ndimage
+
         lab, n = ndimage.label(mask[0].cpu().numpy() > 0.5, structure=np.ones((3, 3)))
-        holes = [Hole((s[0].start, s[1].start, s[0].stop, s[1].stop), int((lab[s] == i + 1).sum()))
-                 for i, s in enumerate(ndimage.find_objects(lab))]
+        holes = [
+            Hole((s[0].start, s[1].start, s[0].stop, s[1].stop), int((lab[s] == i + 1).sum()))
+            for i, s in enumerate(ndimage.find_objects(lab))
+        ]
         return sorted(holes, key=lambda h: -h.area)
 
 # %% ../nbs/40_patch_network.ipynb #c009
@@ -77,19 +89,23 @@ def _axis_windows(lo: int, hi: int, size: int, P: int, context: int, overlap: in
         starts = list(range(lo - context, hi + context - P, step)) + [hi + context - P]
     return sorted({min(max(s, 0), max(size - P, 0)) for s in starts})
 
+
 class PatchExtractor:
     "Windows of `patch_size` covering every hole with context (grid of overlapping windows for large holes)."
-    def __init__(self, cfg: PatchNetConfig): self.cfg = cfg
+
+    def __init__(self, cfg: PatchNetConfig):
+        self.cfg = cfg
 
     def windows(self, holes: list[Hole], H: int, W: int, mask: torch.Tensor | None = None) -> list[tuple[int, int]]:
-        "Window origins `(y, x)`; with `mask`, grid windows of a large hole that contain none of its pixels are dropped."
+        "Window origins `(y, x)`; with `mask`, grid windows of a large hole holding none of its pixels are dropped."
         P, c = self.cfg.patch_size, self.cfg
         out: dict[tuple[int, int], None] = {}
         for h in holes:
             y0, x0, y1, x1 = h.box
             for y in _axis_windows(y0, y1, H, P, c.context, c.overlap):
                 for x in _axis_windows(x0, x1, W, P, c.context, c.overlap):
-                    if mask is None or mask[0, y:y + P, x:x + P].any(): out[(y, x)] = None
+                    if mask is None or mask[0, y : y + P, x : x + P].any():
+                        out[(y, x)] = None
         return list(out)
 
 # %% ../nbs/40_patch_network.ipynb #c013
@@ -99,10 +115,13 @@ def coarse_fill(image: torch.Tensor, mask: torch.Tensor, levels: int = 10) -> to
     pyr = [(image * known, known)]
     for _ in range(levels):
         n, d = pyr[-1]
-        if min(n.shape[-2:]) < 2: break
+        if min(n.shape[-2:]) < 2:
+            break
         pyr.append((F.avg_pool2d(n, 2, ceil_mode=True), F.avg_pool2d(d, 2, ceil_mode=True)))
     n, d = pyr[-1]
-    total = (image * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True).clamp_min(1e-8)   # no known pixel at all: 0
+    total = (image * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True).clamp_min(
+        1e-8
+    )  # no known pixel at all: 0
     est = torch.where(d > 1e-8, n / d.clamp_min(1e-8), total)
     for n, d in reversed(pyr[:-1]):
         est = n + (1 - d) * F.interpolate(est, size=n.shape[-2:], mode="bilinear", align_corners=False)
@@ -110,18 +129,21 @@ def coarse_fill(image: torch.Tensor, mask: torch.Tensor, levels: int = 10) -> to
 
 # %% ../nbs/40_patch_network.ipynb #c016
 def telea_fill(image: torch.Tensor, mask: torch.Tensor, radius: int = 5) -> torch.Tensor:
-    "Telea inpainting of `[B,C,H,W]` float images ≥ 0 (per channel, 16-bit scaled to the channel's max); known pixels unchanged."
+    "Telea inpainting of `[B,C,H,W]` floats ≥ 0 (per channel, 16-bit scaled to the channel's max); known pixels kept."
     import cv2
+
     out = image.detach().cpu().float().numpy().copy()
     mk = (mask.detach().cpu().numpy() > 0.5).astype(np.uint8)
     for b in range(out.shape[0]):
-        if not mk[b, 0].any(): continue
+        if not mk[b, 0].any():
+            continue
         for c in range(out.shape[1]):
             top = max(float(out[b, c].max()), 1e-6)
             q = np.round(np.clip(out[b, c] / top, 0, 1) * 65535).astype(np.uint16)
             out[b, c] = cv2.inpaint(q, mk[b, 0], radius, cv2.INPAINT_TELEA).astype(np.float32) / 65535 * top
     res = torch.from_numpy(out).to(image)
     return image * (1 - mask) + res * mask
+
 
 def base_fill(cfg: PatchNetConfig, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     "The coarse fill the residual is predicted on: `cfg.base_fill` (telea or pushpull)."
@@ -130,41 +152,60 @@ def base_fill(cfg: PatchNetConfig, image: torch.Tensor, mask: torch.Tensor) -> t
 # %% ../nbs/40_patch_network.ipynb #c019
 class GatedConv(nn.Module):
     "Gated convolution: LeakyReLU(conv_f(x)) · sigmoid(conv_g(x))."
+
     def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1):
         super().__init__()
         self.conv = nn.Conv2d(cin, 2 * cout, k, stride, k // 2)
+
     def forward(self, x):
         f, g = self.conv(x).chunk(2, 1)
         return F.leaky_relu(f, 0.2) * torch.sigmoid(g)
 
+
 class BoundaryAwareBlock(nn.Module):
     "Two gated convs (residual); features are modulated by the hole's boundary band at this resolution."
+
     def __init__(self, c: int):
         super().__init__()
         self.c1, self.c2 = GatedConv(c, c), GatedConv(c, c)
         self.scale = nn.Conv2d(1, c, 1)
-        nn.init.zeros_(self.scale.weight); nn.init.zeros_(self.scale.bias)
+        nn.init.zeros_(self.scale.weight)
+        nn.init.zeros_(self.scale.bias)
+
     def forward(self, x, mask):
         m = F.interpolate(mask, size=x.shape[-2:], mode="nearest")
-        band = F.max_pool2d(m, 3, 1, 1) - (-F.max_pool2d(-m, 3, 1, 1))       # dilation − erosion
+        band = F.max_pool2d(m, 3, 1, 1) - (-F.max_pool2d(-m, 3, 1, 1))  # dilation − erosion
         return x + self.c2(self.c1(x)) * (1 + self.scale(band))
+
 
 def sinusoidal_2d(c: int, h: int, w: int, device=None) -> torch.Tensor:
     "2-D sinusoidal position encoding `[1,c,h,w]` (half the channels for y, half for x)."
     q = c // 4
     freq = torch.exp(-math.log(10000.0) * torch.arange(q, device=device) / max(q, 1))
-    y = torch.arange(h, device=device)[:, None] * freq; x = torch.arange(w, device=device)[:, None] * freq
-    pe = torch.cat([torch.sin(y)[:, None, :].expand(h, w, q), torch.cos(y)[:, None, :].expand(h, w, q),
-                    torch.sin(x)[None].expand(h, w, q), torch.cos(x)[None].expand(h, w, q)], -1)
+    y = torch.arange(h, device=device)[:, None] * freq
+    x = torch.arange(w, device=device)[:, None] * freq
+    pe = torch.cat(
+        [
+            torch.sin(y)[:, None, :].expand(h, w, q),
+            torch.cos(y)[:, None, :].expand(h, w, q),
+            torch.sin(x)[None].expand(h, w, q),
+            torch.cos(x)[None].expand(h, w, q),
+        ],
+        -1,
+    )
     pe = F.pad(pe, (0, c - 4 * q))
     return pe.permute(2, 0, 1)[None]
 
+
 class LightweightSelfAttention(nn.Module):
     "Self-attention over positions with reduced q/k width and a learned residual gate (starts as identity)."
+
     def __init__(self, c: int, position_encoding: bool = True):
         super().__init__()
         self.q, self.k, self.v = nn.Conv2d(c, max(c // 8, 4), 1), nn.Conv2d(c, max(c // 8, 4), 1), nn.Conv2d(c, c, 1)
-        self.gamma = nn.Parameter(torch.zeros(1)); self.pe = position_encoding
+        self.gamma = nn.Parameter(torch.zeros(1))
+        self.pe = position_encoding
+
     def forward(self, x, mask=None):
         B, C, H, W = x.shape
         h = x + sinusoidal_2d(C, H, W, x.device).to(x.dtype) if self.pe else x
@@ -172,18 +213,29 @@ class LightweightSelfAttention(nn.Module):
         out = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None])[:, 0]
         return x + self.gamma * out.transpose(1, 2).reshape(B, C, H, W)
 
+
 class RegionSeparatedAttention(nn.Module):
     "Strategy 3: hole and context halves of the channels attended separately, mixed by a 1×1 conv."
+
     def __init__(self, c: int):
         super().__init__()
-        self.fg, self.bg, self.mix = LightweightSelfAttention(c // 2), LightweightSelfAttention(c - c // 2), nn.Conv2d(c, c, 1)
+        self.fg, self.bg, self.mix = (
+            LightweightSelfAttention(c // 2),
+            LightweightSelfAttention(c - c // 2),
+            nn.Conv2d(c, c, 1),
+        )
+
     def forward(self, x, mask):
         m = F.interpolate(mask, size=x.shape[-2:], mode="area")
-        a, b = x[:, : x.shape[1] // 2], x[:, x.shape[1] // 2:]
+        a, b = x[:, : x.shape[1] // 2], x[:, x.shape[1] // 2 :]
         return x + self.mix(torch.cat([self.fg(a * m), self.bg(b * (1 - m))], 1))
 
 # %% ../nbs/40_patch_network.ipynb #c021
-_HAAR = torch.tensor([[[1, 1], [1, 1]], [[-1, -1], [1, 1]], [[-1, 1], [-1, 1]], [[1, -1], [-1, 1]]], dtype=torch.float32) / 2
+_HAAR = (
+    torch.tensor([[[1, 1], [1, 1]], [[-1, -1], [1, 1]], [[-1, 1], [-1, 1]], [[1, -1], [-1, 1]]], dtype=torch.float32)
+    / 2
+)
+
 
 def haar_dwt(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "One-level orthonormal Haar DWT of `[B,C,H,W]` (even H, W) → (LL `[B,C,H/2,W/2]`, highs `[B,3C,H/2,W/2]`)."
@@ -191,6 +243,7 @@ def haar_dwt(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     w = _HAAR.to(x)[:, None].repeat(C, 1, 1, 1)
     y = F.conv2d(x, w, stride=2, groups=C).view(B, C, 4, H // 2, W // 2)
     return y[:, :, 0], y[:, :, 1:].reshape(B, 3 * C, H // 2, W // 2)
+
 
 def haar_idwt(ll: torch.Tensor, highs: torch.Tensor) -> torch.Tensor:
     "Inverse of `haar_dwt`."
@@ -201,10 +254,12 @@ def haar_idwt(ll: torch.Tensor, highs: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/40_patch_network.ipynb #c024
 class PatchNetwork(nn.Module):
     "Gated-conv U-Net on `[B,4,P,P]` (RGB coarse fill + mask) → raw residual `[B,3,P,P]`; strategies 2–4 as switches."
+
     def __init__(self, cfg: PatchNetConfig):
         super().__init__()
         self.cfg = cfg
-        c1 = cfg.base_channels; c2, c3, c4 = 2 * c1, 4 * c1, 4 * c1
+        c1 = cfg.base_channels
+        c2, c3, c4 = 2 * c1, 4 * c1, 4 * c1
         self.ch1 = c1
         self.inc = GatedConv(4, c1, 5)
         self.e1 = BoundaryAwareBlock(c1)
@@ -217,27 +272,38 @@ class PatchNetwork(nn.Module):
         skip1 = c1 + (c1 if cfg.dual_context else 0)
         self.u1, self.m1 = GatedConv(c2 + skip1, c1), BoundaryAwareBlock(c1)
         if cfg.dual_context:
-            self.global_context = nn.Sequential(nn.Conv2d(4, 32, 3, 2, 1), nn.LeakyReLU(0.2, True), nn.Conv2d(32, 48, 3, 2, 1),
-                                                nn.LeakyReLU(0.2, True), nn.Conv2d(48, 64, 3, 2, 1))
+            self.global_context = nn.Sequential(
+                nn.Conv2d(4, 32, 3, 2, 1),
+                nn.LeakyReLU(0.2, True),
+                nn.Conv2d(32, 48, 3, 2, 1),
+                nn.LeakyReLU(0.2, True),
+                nn.Conv2d(48, 64, 3, 2, 1),
+            )
             self.context_proj = nn.Conv2d(64, c1, 1)
         if cfg.haar_heads:
             self.low_head, self.high_head = nn.Conv2d(c1, 3, 3, 1, 1), nn.Conv2d(3 * c1, 9, 3, 1, 1)
         else:
             self.out = nn.Conv2d(c1, 3, 1)
-        for head in (self.low_head, self.high_head) if cfg.haar_heads else (self.out,):   # residual 0 at init: output = base fill
-            nn.init.zeros_(head.weight); nn.init.zeros_(head.bias)
+        for head in (
+            (self.low_head, self.high_head) if cfg.haar_heads else (self.out,)
+        ):  # residual 0 at init: output = base fill
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         mask = x[:, 3:4]
         e1 = self.e1(self.inc(x), mask)
-        e2 = self.e2(self.d2(e1), mask); e3 = self.e3(self.d3(e2), mask); e4 = self.e4(self.d4(e3), mask)
+        e2 = self.e2(self.d2(e1), mask)
+        e3 = self.e3(self.d3(e2), mask)
+        e4 = self.e4(self.d4(e3), mask)
         b = self.bottleneck(e4, mask) if self.cfg.region_attention else self.bottleneck(e4)
         up = lambda t, ref: F.interpolate(t, size=ref.shape[-2:], mode="bilinear", align_corners=False)
         u3 = self.m3(self.u3(torch.cat([up(b, e3), e3], 1)), mask)
         u2 = self.m2(self.u2(torch.cat([up(u3, e2), e2], 1)), mask)
         skips = [up(u2, e1), e1]
         if self.cfg.dual_context:
-            if context is None: raise InputError("dual_context is on: pass the context window")
+            if context is None:
+                raise InputError("dual_context is on: pass the context window")
             skips.append(up(self.context_proj(self.global_context(context)), e1))
         u1 = self.m1(self.u1(torch.cat(skips, 1)), mask)
         if self.cfg.haar_heads:
@@ -248,20 +314,26 @@ class PatchNetwork(nn.Module):
 # %% ../nbs/40_patch_network.ipynb #c027
 def log_cap(cfg: PatchNetConfig, base: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     "The cap `[B,1,1,1]` of the log residual: fixed, or dynamic from the known pixels' log spread (strategy 5)."
-    if not cfg.dynamic_log_cap: return torch.full((len(base), 1, 1, 1), cfg.log_delta_abs_max, device=base.device, dtype=base.dtype)
-    lb = torch.log(base + cfg.log_eps); known = 1 - mask
+    if not cfg.dynamic_log_cap:
+        return torch.full((len(base), 1, 1, 1), cfg.log_delta_abs_max, device=base.device, dtype=base.dtype)
+    lb = torch.log(base + cfg.log_eps)
+    known = 1 - mask
     n = known.sum((1, 2, 3), keepdim=True).clamp_min(1) * base.shape[1]
     mean = (lb * known).sum((1, 2, 3), keepdim=True) / n
     std = (((lb - mean) ** 2 * known).sum((1, 2, 3), keepdim=True) / n).sqrt()
     return (cfg.log_delta_scale * std).clamp(0.1, 2 * cfg.log_delta_abs_max)
 
-def apply_residual(cfg: PatchNetConfig, base: torch.Tensor, raw: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+
+def apply_residual(
+    cfg: PatchNetConfig, base: torch.Tensor, raw: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     "(output image, residual in the supervised domain) from the coarse fill `base` and the network's `raw` output."
     if cfg.log_domain:
         delta = torch.tanh(raw) * log_cap(cfg, base, mask)
         return (torch.exp(torch.log(base + cfg.log_eps) + delta) - cfg.log_eps).clamp_min(0), delta
     res = cfg.residual_scale * raw
     return base + res, res
+
 
 def target_residual(cfg: PatchNetConfig, base: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     "The residual the network should predict: target − fill, or the log ratio in log mode."
@@ -270,25 +342,36 @@ def target_residual(cfg: PatchNetConfig, base: torch.Tensor, target: torch.Tenso
 # %% ../nbs/40_patch_network.ipynb #c030
 class PatchFusion:
     "Blend patch outputs into the image with smooth window weights; known pixels always come from the input."
-    def __init__(self, P: int): self.weight = gaussian_tile_weights(P, P, var=0.04)
 
-    def __call__(self, image: torch.Tensor, mask: torch.Tensor, patches: torch.Tensor, windows: list[tuple[int, int]]) -> torch.Tensor:
+    def __init__(self, P: int):
+        self.weight = gaussian_tile_weights(P, P, var=0.04)
+
+    def __call__(
+        self, image: torch.Tensor, mask: torch.Tensor, patches: torch.Tensor, windows: list[tuple[int, int]]
+    ) -> torch.Tensor:
         P = patches.shape[-1]
-        acc = torch.zeros_like(image); norm = torch.zeros_like(image[:1])
+        acc = torch.zeros_like(image)
+        norm = torch.zeros_like(image[:1])
         w = self.weight.to(image)
         for p, (y, x) in zip(patches, windows):
-            acc[:, y:y + P, x:x + P] += p * w; norm[:, y:y + P, x:x + P] += w
+            acc[:, y : y + P, x : x + P] += p * w
+            norm[:, y : y + P, x : x + P] += w
         fused = acc / norm.clamp_min(1e-12)
         return torch.where(mask > 0.5, fused, image)
 
 # %% ../nbs/40_patch_network.ipynb #c031
 class PatchBasedInpainting(nn.Module):
     "Hole detection → patches (+ context) → PatchNetwork → residual → fusion; `inpaint(image, mask)` on whole images."
+
     def __init__(self, cfg: PatchNetConfig | None = None):
         super().__init__()
         self.cfg = cfg or PatchNetConfig()
         self.net = PatchNetwork(self.cfg)
-        self.detector, self.extractor, self.fusion = HoleDetector(), PatchExtractor(self.cfg), PatchFusion(self.cfg.patch_size)
+        self.detector, self.extractor, self.fusion = (
+            HoleDetector(),
+            PatchExtractor(self.cfg),
+            PatchFusion(self.cfg.patch_size),
+        )
 
     def forward(self, base: torch.Tensor, mask: torch.Tensor, context: torch.Tensor | None = None):
         "Patch batch: coarse fill `[B,3,P,P]` + mask → (output, residual in the supervised domain)."
@@ -298,51 +381,115 @@ class PatchBasedInpainting(nn.Module):
     @torch.no_grad()
     def inpaint(self, image: torch.Tensor, mask: torch.Tensor, batch: int = 16) -> torch.Tensor:
         "Fill the holes of `[3,H,W]` (mask `[1,H,W]`, 1 = fill); returns `[3,H,W]`, known pixels unchanged."
-        if mask.sum() == 0: return image.clone()                                   # nothing to fill
+        if mask.sum() == 0:
+            return image.clone()  # nothing to fill
         P = self.cfg.patch_size
         dev = next(self.parameters()).device
         H, W = image.shape[-2:]
-        ph, pw = max(P - H, 0), max(P - W, 0)                                     # images smaller than a patch
-        img = F.pad(image[None], (0, pw, 0, ph), mode="reflect" if min(H, W) > max(ph, pw) else "replicate")[0] if ph or pw else image
+        ph, pw = max(P - H, 0), max(P - W, 0)  # images smaller than a patch
+        img = (
+            F.pad(image[None], (0, pw, 0, ph), mode="reflect" if min(H, W) > max(ph, pw) else "replicate")[0]
+            if ph or pw
+            else image
+        )
         mk = F.pad(mask, (0, pw, 0, ph)) if ph or pw else mask
         img, mk = img.to(dev).float(), mk.to(dev).float()
         base = base_fill(self.cfg, img[None], mk[None])[0]
         wins = self.extractor.windows(self.detector(mk), *img.shape[-2:], mk > 0.5)
         outs = []
         for i in range(0, len(wins), batch):
-            group = wins[i:i + batch]
-            b = torch.stack([base[:, y:y + P, x:x + P] for y, x in group]); m = torch.stack([mk[:, y:y + P, x:x + P] for y, x in group])
+            group = wins[i : i + batch]
+            b = torch.stack([base[:, y : y + P, x : x + P] for y, x in group])
+            m = torch.stack([mk[:, y : y + P, x : x + P] for y, x in group])
             ctx = torch.stack([context_window(base, mk, y, x, P) for y, x in group]) if self.cfg.dual_context else None
             outs.append(self(b, m, ctx)[0])
         out = self.fusion(img, mk, torch.cat(outs), wins)
         out = out if self.cfg.log_domain else out.clamp(0, 1)
         return out[:, :H, :W].to(image.device, image.dtype)
 
+
 def context_window(base: torch.Tensor, mask: torch.Tensor, y: int, x: int, P: int) -> torch.Tensor:
     "Strategy 2's input: the 2P window centred on the patch (clamped to the image), resized to P, with its mask."
     H, W = base.shape[-2:]
     y0, x0 = min(max(y - P // 2, 0), max(H - 2 * P, 0)), min(max(x - P // 2, 0), max(W - 2 * P, 0))
-    win = torch.cat([base, mask])[:, y0:y0 + 2 * P, x0:x0 + 2 * P]
+    win = torch.cat([base, mask])[:, y0 : y0 + 2 * P, x0 : x0 + 2 * P]
     return F.interpolate(win[None], size=(P, P), mode="area")[0]
 
 # %% ../nbs/40_patch_network.ipynb #c035
 def load_linear_image(path) -> torch.Tensor:
     "A linear-light float32 image `[3,H,W]` (≥ 0) from .npy, .hdr or .exr; errors name the file."
     path = Path(path)
-    if not path.is_file(): raise InputError(f"{path}: file not found")
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
     if path.suffix.lower() == ".npy":
-        try: arr = np.load(path, allow_pickle=False)
-        except Exception as e: raise InputError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
-        if arr.ndim == 3 and arr.shape[0] == 3 and arr.shape[-1] != 3: arr = arr.transpose(1, 2, 0)
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except Exception as e:
+            raise InputError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
+        if arr.ndim == 3 and arr.shape[0] == 3 and arr.shape[-1] != 3:
+            arr = arr.transpose(1, 2, 0)
     elif path.suffix.lower() in (".hdr", ".exr"):
         import os
+
         os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
         import cv2
+
         arr = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
-        if arr is None: raise InputError(f"{path}: OpenCV cannot decode this {path.suffix} file")
+        if arr is None:
+            raise InputError(f"{path}: OpenCV cannot decode this {path.suffix} file")
         arr = arr[..., ::-1]
-    else: raise InputError(f"{path}: expected a .npy, .hdr or .exr linear-light image")
-    if arr.ndim != 3 or arr.shape[-1] != 3: raise InputError(f"{path}: expected an RGB image, got an array of shape {arr.shape}")
+    else:
+        raise InputError(f"{path}: expected a .npy, .hdr or .exr linear-light image")
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise InputError(f"{path}: expected an RGB image, got an array of shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(arr).all() or (arr < 0).any(): raise InputError(f"{path}: linear-light values must be finite and ≥ 0")
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise InputError(f"{path}: linear-light values must be finite and ≥ 0")
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+
+# %% ../nbs/40_patch_network.ipynb #c038
+def load_patch_model(weights, device: str = "cpu") -> PatchBasedInpainting:
+    "A `PatchBasedInpainting` from `weights` (.safetensors) and the `.json` config beside it; errors name the file."
+    from safetensors.torch import load_file
+
+    w = Path(weights)
+    cj = w.with_suffix(".json")
+    if not w.is_file():
+        raise InputError(f"{w}: patch-network weights not found")
+    if not cj.is_file():
+        raise InputError(f"{cj}: the config file of {w.name} is missing")
+    try:
+        cfg = PatchNetConfig(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(cj.read_text()).items()}
+        )
+    except (TypeError, json.JSONDecodeError, UnicodeDecodeError, AttributeError) as e:
+        raise InputError(f"{cj}: not a patch-network config ({type(e).__name__}: {str(e)[:100]})") from None
+    model = PatchBasedInpainting(cfg)
+    try:
+        sd = load_file(str(w))
+    except Exception as e:  # truncated or not safetensors
+        raise InputError(f"{w}: not a readable safetensors file ({type(e).__name__})") from None
+    try:
+        model.net.load_state_dict({k: v.float() for k, v in sd.items()})
+    except RuntimeError as e:
+        raise InputError(f"{w}: weights do not match {cj.name}: {str(e).splitlines()[0][:200]}") from None
+    return model.to(device).eval()
+
+
+def default_patch_weights() -> Path:
+    "The shipped checkpoint inside the installed package."
+    return package_data("weights", "patch_net.safetensors")
+
+
+class PatchInpainter:
+    "The trained patch network as a spine inpainter (deterministic; `seed` is ignored)."
+
+    name = "patch"
+
+    def __init__(self, weights: str | Path | None = None, device: str | None = None):
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = load_patch_model(weights or default_patch_weights(), device)
+
+    def __call__(self, image, mask, seed=None):
+        check_pair(image, mask)
+        return blend_known(self.model.inpaint(image, mask).clamp(0, 1), image, mask)

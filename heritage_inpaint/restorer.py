@@ -4,8 +4,8 @@
 
 # %% ../nbs/32_restorer.ipynb #c003
 from __future__ import annotations
-import logging, os
-from dataclasses import dataclass
+import json, logging, math
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -13,59 +13,94 @@ import torch.nn.functional as F
 
 from .colorfix import wavelet_color_fix
 from .io import InputError, list_images, load_image, save_image
+from .lora_files import check_lora_loaded, read_lora_file
 from .sd2 import SD2_PRESETS, from_pretrained_offline_first, sd2_tokenizer
 from .tiling import tiled_apply
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'MIN_IMAGE_SIDE', 'RestorerConfig',
-           'clean_latent', 'OneStepRestorer', 'add_restorer_lora', 'load_lora_file', 'load_restorer', 'fuse_lora',
-           'optimize_restorer', 'auto_tile_size', 'restore_image', 'conversion_note', 'restore_path']
+__all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE',
+           'RestorerConfig', 'clean_latent', 'OneStepRestorer', 'add_restorer_lora', 'load_lora_file',
+           'saved_restorer_config', 'load_restorer', 'fuse_lora', 'optimize_restorer', 'auto_tile_size',
+           'restore_image', 'conversion_note', 'restore_plan', 'restore_path', 'RestoreConfig', 'run_restore']
 
 # %% ../nbs/32_restorer.ipynb #c005
-HYPIR_TARGET_MODULES = ("to_k", "to_q", "to_v", "to_out.0", "conv", "conv1", "conv2", "conv_shortcut", "conv_out",
-                        "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2")
+HYPIR_TARGET_MODULES = (
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+    "conv",
+    "conv1",
+    "conv2",
+    "conv_shortcut",
+    "conv_out",
+    "proj_in",
+    "proj_out",
+    "ff.net.0.proj",
+    "ff.net.2",
+)
 DEFAULT_RESTORER_MODEL = "stabilityai/stable-diffusion-2-1-base"
-RESTORER_PRESETS = {"tiny": "tiny", "sd2_base_random": "full"}   # → SD2_PRESETS architecture, with a 4-channel UNet
+RESTORER_PRESETS = {"tiny": "tiny", "sd2_base_random": "full"}  # → SD2_PRESETS architecture, with a 4-channel UNet
+
 
 @dataclass
 class RestorerConfig:
     "Which base model, and the LoRA / timestep of the one-step restorer."
-    model: str = "tiny"                  # tiny | sd2_base_random | sd2_base | a pipeline folder | a hub id
-    rank: int = 256                      # LoRA rank; 0 = no adapter (the base UNet)
-    alpha: float | None = None           # LoRA alpha; None = rank (HYPIR)
-    timestep: int = 200
-    target_modules: tuple[str, ...] = HYPIR_TARGET_MODULES
-    prompt: str = ""
-    seed: int = 0                        # random presets and LoRA initialisation
-    cache_dir: str | None = None
+
+    model: str = "tiny"  # tiny | sd2_base_random | sd2_base | a pipeline folder | a hub id
+    rank: int = 256  # LoRA rank; 0 = no adapter (the base UNet)
+    alpha: float | None = None  # LoRA alpha; None = rank (HYPIR)
+    timestep: int = 200  # the fixed timestep of the one UNet call
+    target_modules: tuple[str, ...] = HYPIR_TARGET_MODULES  # UNet modules that get LoRA adapters (HYPIR's list)
+    prompt: str = ""  # text prompt of the UNet call
+    seed: int = 0  # random presets and LoRA initialisation
+    cache_dir: str | None = None  # Hugging Face cache folder for hub ids
 
 # %% ../nbs/32_restorer.ipynb #c007
-def clean_latent(model_output: torch.Tensor, z_t: torch.Tensor, alpha_bar: torch.Tensor | float, prediction_type: str) -> torch.Tensor:
+def clean_latent(
+    model_output: torch.Tensor, z_t: torch.Tensor, alpha_bar: torch.Tensor | float, prediction_type: str
+) -> torch.Tensor:
     "The clean latent from a UNet output at cumulative alpha `alpha_bar` ('epsilon', 'v_prediction' or 'sample')."
     a = torch.as_tensor(alpha_bar, dtype=torch.float32, device=z_t.device)
-    if prediction_type == "epsilon": return ((z_t.float() - (1 - a).sqrt() * model_output.float()) / a.sqrt()).to(z_t.dtype)
-    if prediction_type == "v_prediction": return (a.sqrt() * z_t.float() - (1 - a).sqrt() * model_output.float()).to(z_t.dtype)
-    if prediction_type == "sample": return model_output
+    if prediction_type == "epsilon":
+        return ((z_t.float() - (1 - a).sqrt() * model_output.float()) / a.sqrt()).to(z_t.dtype)
+    if prediction_type == "v_prediction":
+        return (a.sqrt() * z_t.float() - (1 - a).sqrt() * model_output.float()).to(z_t.dtype)
+    if prediction_type == "sample":
+        return model_output
     raise InputError(f"scheduler prediction_type {prediction_type!r}: expected epsilon, v_prediction or sample")
 
 # %% ../nbs/32_restorer.ipynb #c011
 class OneStepRestorer(torch.nn.Module):
     "SD2 UNet (+ LoRA) at a fixed timestep between a frozen VAE encoder and decoder; images in [0,1]."
+
     def __init__(self, unet, vae, text_encoder, tokenizer, scheduler, timestep: int = 200, prompt: str = ""):
         super().__init__()
-        self.unet, self.vae, self.text_encoder, self.tokenizer, self.scheduler = unet, vae, text_encoder, tokenizer, scheduler
+        self.unet, self.vae, self.text_encoder, self.tokenizer, self.scheduler = (
+            unet,
+            vae,
+            text_encoder,
+            tokenizer,
+            scheduler,
+        )
         self.timestep, self.prompt = timestep, prompt
-        self.vae.requires_grad_(False); self.text_encoder.requires_grad_(False)
+        self.vae.requires_grad_(False)
+        self.text_encoder.requires_grad_(False)
         self._prompt_cache: dict = {}
 
     @property
-    def alpha_bar(self) -> float: return float(self.scheduler.alphas_cumprod[self.timestep])
+    def alpha_bar(self) -> float:
+        return float(self.scheduler.alphas_cumprod[self.timestep])
+
     @property
-    def prediction_type(self) -> str: return self.scheduler.config.prediction_type
+    def prediction_type(self) -> str:
+        return self.scheduler.config.prediction_type
+
     @property
-    def latent_scale(self) -> float: return float(self.vae.config.scaling_factor)
+    def latent_scale(self) -> float:
+        return float(self.vae.config.scaling_factor)
 
     @torch.no_grad()
     def text_embedding(self, prompt: str | None = None, batch: int = 1) -> torch.Tensor:
@@ -74,8 +109,13 @@ class OneStepRestorer(torch.nn.Module):
         p = next(self.text_encoder.parameters())
         key = (prompt, p.device, p.dtype)
         if key not in self._prompt_cache:
-            ids = self.tokenizer([prompt], padding="max_length", max_length=self.tokenizer.model_max_length,
-                                 truncation=True, return_tensors="pt").input_ids.to(p.device)
+            ids = self.tokenizer(
+                [prompt],
+                padding="max_length",
+                max_length=self.tokenizer.model_max_length,
+                truncation=True,
+                return_tensors="pt",
+            ).input_ids.to(p.device)
             self._prompt_cache[key] = self.text_encoder(ids)[0]
         return self._prompt_cache[key].expand(batch, -1, -1)
 
@@ -88,7 +128,7 @@ class OneStepRestorer(torch.nn.Module):
         return self.vae.decode((latents / self.latent_scale).to(self.vae.dtype)).sample
 
     def predict_clean_latent(self, z_lq: torch.Tensor, text_emb: torch.Tensor | None = None, unet=None) -> torch.Tensor:
-        "One UNet call at `self.timestep` on the LQ latent, converted to the clean latent (`unet` overrides, e.g. a DDP wrapper)."
+        "One UNet call at `self.timestep` on the LQ latent, as the clean latent (`unet` overrides, e.g. a DDP wrapper)."
         unet = unet or self.unet
         emb = self.text_embedding(batch=len(z_lq)) if text_emb is None else text_emb
         t = torch.full((len(z_lq),), self.timestep, device=z_lq.device, dtype=torch.long)
@@ -103,61 +143,103 @@ class OneStepRestorer(torch.nn.Module):
 def _random_components(preset: str, seed: int):
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
+
     p = SD2_PRESETS[RESTORER_PRESETS[preset]]
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(**{**p.unet, "in_channels": 4})
     vae = AutoencoderKL(**p.vae)
     text = CLIPTextModel(CLIPTextConfig(**p.text))
-    return unet, vae, text, sd2_tokenizer(), DDPMScheduler.from_config(p.scheduler)   # from_config drops DDIM-only keys
+    return unet, vae, text, sd2_tokenizer(), DDPMScheduler.from_config(p.scheduler)  # from_config drops DDIM-only keys
+
 
 def _pretrained_components(model: str, cache_dir: str | None):
     from diffusers import DDPMScheduler, StableDiffusionPipeline
+
     pipe = from_pretrained_offline_first(
-        StableDiffusionPipeline, DEFAULT_RESTORER_MODEL if model == "sd2_base" else model,
+        StableDiffusionPipeline,
+        DEFAULT_RESTORER_MODEL if model == "sd2_base" else model,
         "Copy an SD2.1-base pipeline folder to this machine and pass its path (--model /path/to/sd2-1-base), "
-        "or use --model tiny for the offline preset.", cache_dir=cache_dir, safety_checker=None, requires_safety_checker=False)
+        "or use --model tiny for the offline preset.",
+        cache_dir=cache_dir,
+        safety_checker=None,
+        requires_safety_checker=False,
+    )
     return pipe.unet, pipe.vae, pipe.text_encoder, pipe.tokenizer, DDPMScheduler.from_config(pipe.scheduler.config)
 
 # %% ../nbs/32_restorer.ipynb #c014
-def add_restorer_lora(unet, rank: int, alpha: float | None = None, target_modules=HYPIR_TARGET_MODULES, adapter_name: str = "default"):
+def add_restorer_lora(
+    unet, rank: int, alpha: float | None = None, target_modules=HYPIR_TARGET_MODULES, adapter_name: str = "default"
+):
     "Add HYPIR's LoRA adapter (peft, B = 0 so the output is unchanged) to `unet`; returns its trainable parameters."
     from peft import LoraConfig
+
     unet.requires_grad_(False)
-    unet.add_adapter(LoraConfig(r=rank, lora_alpha=alpha or rank, init_lora_weights="gaussian",
-                                target_modules=list(target_modules)), adapter_name=adapter_name)
+    unet.add_adapter(
+        LoraConfig(r=rank, lora_alpha=alpha or rank, init_lora_weights="gaussian", target_modules=list(target_modules)),
+        adapter_name=adapter_name,
+    )
     params = [p for n, p in unet.named_parameters() if "lora_" in n]
-    for p in params: p.requires_grad_(True)
-    if not params: raise InputError(f"no UNet module matches target_modules={list(target_modules)}")
+    for p in params:
+        p.requires_grad_(True)
+    if not params:
+        raise InputError(f"no UNet module matches target_modules={list(target_modules)}")
     return params
 
 # %% ../nbs/32_restorer.ipynb #c015
 def load_lora_file(unet, path, adapter_name: str = "default"):
-    "Load a restorer LoRA file (diffusers format, as the trainer writes it) into `unet`; errors name the file."
-    path = Path(path)
-    if not path.is_file(): raise InputError(f"{path}: restorer weights not found")
-    from safetensors.torch import load_file
-    try: sd = load_file(str(path))
-    except Exception as e: raise InputError(f"{path}: not a readable safetensors file ({type(e).__name__}: {e})") from None
-    if not any("lora" in k for k in sd): raise InputError(f"{path}: no LoRA tensors in this file")
-    try: unet.load_lora_adapter(sd, prefix="unet", adapter_name=adapter_name)
-    except Exception as e:
-        raise InputError(f"{path}: LoRA does not fit this UNet (another architecture or rank?): {str(e).splitlines()[0][:300]}") from None
+    "Load a restorer LoRA file (as the trainer writes it) into `unet`; errors name the file and what is wrong."
+    state = read_lora_file(path, "restorer", prefixes=("unet.",))
+    try:
+        unet.load_lora_adapter(state, prefix="unet", adapter_name=adapter_name)
+    except Exception as e:  # peft/diffusers raise several types for shape and key mismatches
+        raise InputError(
+            f"{path}: LoRA does not fit this UNet (another architecture or rank?): {str(e).splitlines()[0][:300]}"
+        ) from None
+    check_lora_loaded(unet, state, adapter_name, path)
     return unet
 
 # %% ../nbs/32_restorer.ipynb #c016
-def load_restorer(cfg: RestorerConfig | None = None, device: str | None = None, dtype: torch.dtype = torch.float32,
-                  lora_weights: str | Path | None = None) -> OneStepRestorer:
-    "Build (preset) or load (sd2_base / folder / hub id) the restorer; add a fresh LoRA or load `lora_weights`."
-    cfg = cfg or RestorerConfig()
+RESTORER_CONFIG_FILE = "restorer_config.json"
+
+
+def saved_restorer_config(weights) -> RestorerConfig | None:
+    "The `restorer_config.json` the trainer wrote beside `weights` (model, rank, timestep, prompt…), None if absent."
+    path = Path(weights).with_name(RESTORER_CONFIG_FILE)
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+        return RestorerConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError) as e:
+        raise InputError(f"{path}: not a restorer config ({type(e).__name__}: {str(e)[:100]})") from None
+
+
+def load_restorer(
+    cfg: RestorerConfig | None = None,
+    device: str | None = None,
+    dtype: torch.dtype = torch.float32,
+    lora_weights: str | Path | None = None,
+) -> OneStepRestorer:
+    """Build (preset) or load (sd2_base / folder / hub id) the restorer; add a fresh LoRA or load `lora_weights`.
+    Without `cfg`, the config saved beside `lora_weights` is used (the timestep and prompt it was trained with)."""
+    if cfg is None:
+        cfg = (saved_restorer_config(lora_weights) if lora_weights is not None else None) or RestorerConfig()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    comps = _random_components(cfg.model, cfg.seed) if cfg.model in RESTORER_PRESETS else _pretrained_components(cfg.model, cfg.cache_dir)
+    if cfg.model in RESTORER_PRESETS:
+        comps = _random_components(cfg.model, cfg.seed)
+    else:
+        comps = _pretrained_components(cfg.model, cfg.cache_dir)
     unet, vae, text, tok, sched = comps
     if unet.config.in_channels != 4:
-        raise InputError(f"model {cfg.model!r}: UNet has {unet.config.in_channels} input channels; the restorer needs a "
-                         f"text-to-image SD2 UNet (4), not an inpainting one")
-    if lora_weights is not None: load_lora_file(unet, lora_weights)
+        raise InputError(
+            f"model {cfg.model!r}: UNet has {unet.config.in_channels} input channels; the restorer needs a "
+            f"text-to-image SD2 UNet (4), not an inpainting one"
+        )
+    if lora_weights is not None:
+        load_lora_file(unet, lora_weights)
     elif cfg.rank > 0:
-        torch.manual_seed(cfg.seed); add_restorer_lora(unet, cfg.rank, cfg.alpha, cfg.target_modules)
+        torch.manual_seed(cfg.seed)
+        add_restorer_lora(unet, cfg.rank, cfg.alpha, cfg.target_modules)
     r = OneStepRestorer(unet, vae, text, tok, sched, cfg.timestep, cfg.prompt)
     return r.to(device=device, dtype=dtype)
 
@@ -173,10 +255,12 @@ def fuse_lora(restorer: OneStepRestorer) -> OneStepRestorer:
 def optimize_restorer(restorer: OneStepRestorer, compile: bool = False) -> OneStepRestorer:
     "Fuse LoRA and QKV projections; on CUDA with `compile`, compile UNet and VAE (static shapes, channels-last)."
     fuse_lora(restorer)
-    if restorer.unet.device.type != "cuda": return restorer
+    if restorer.unet.device.type != "cuda":
+        return restorer
     restorer.unet.fuse_qkv_projections()
     if compile:
-        restorer.unet.to(memory_format=torch.channels_last); restorer.vae.to(memory_format=torch.channels_last)
+        restorer.unet.to(memory_format=torch.channels_last)
+        restorer.vae.to(memory_format=torch.channels_last)
         restorer.unet = torch.compile(restorer.unet, fullgraph=True, dynamic=False)
         restorer.vae.encoder = torch.compile(restorer.vae.encoder, dynamic=False)
         restorer.vae.decoder = torch.compile(restorer.vae.decoder, dynamic=False)
@@ -184,9 +268,11 @@ def optimize_restorer(restorer: OneStepRestorer, compile: bool = False) -> OneSt
 
 # %% ../nbs/32_restorer.ipynb #c026
 def auto_tile_size(device: str | torch.device = "cuda", free_bytes: int | None = None) -> int:
-    "Largest tile that fits the free GPU memory (H100, fp16, SD2.1-base sizes incl. weights: 512 tile 3.0 GiB, 1024 tile 5.0 GiB peak)."
+    """Largest tile that fits the free GPU memory (H100, fp16, SD2.1-base sizes incl. weights: a 512 tile peaks at
+    3.0 GiB, a 1024 tile at 5.0 GiB)."""
     if free_bytes is None:
-        if torch.device(device).type != "cuda" or not torch.cuda.is_available(): return 512
+        if torch.device(device).type != "cuda" or not torch.cuda.is_available():
+            return 512
         free_bytes = torch.cuda.mem_get_info(torch.device(device))[0]
     gib = free_bytes / 2**30
     return 1024 if gib >= 24 else 768 if gib >= 12 else 512 if gib >= 6 else 256
@@ -194,12 +280,22 @@ def auto_tile_size(device: str | torch.device = "cuda", free_bytes: int | None =
 # %% ../nbs/32_restorer.ipynb #c028
 MIN_IMAGE_SIDE = 64
 
+
 @torch.no_grad()
-def restore_image(restorer: OneStepRestorer, lq: torch.Tensor, upscale: float = 1.0, tile: int | str | None = 512,
-                  tile_stride: int | None = 256, color_fix: bool = True, prompt: str | None = None, min_side: int = 512,
-                  tiles_per_call: int = 1) -> torch.Tensor:
+def restore_image(
+    restorer: OneStepRestorer,
+    lq: torch.Tensor,
+    upscale: float = 1.0,
+    tile: int | str | None = 512,
+    tile_stride: int | None = 256,
+    color_fix: bool = True,
+    prompt: str | None = None,
+    min_side: int = 512,
+    tiles_per_call: int = 1,
+) -> torch.Tensor:
     "Restore one LQ image `[3,H,W]` in [0,1]; returns `[3,round(H·upscale),round(W·upscale)]` in [0,1]."
-    if lq.dim() != 3 or lq.shape[0] != 3: raise InputError(f"restore_image: expected an RGB image [3,H,W], got {tuple(lq.shape)}")
+    if lq.dim() != 3 or lq.shape[0] != 3:
+        raise InputError(f"restore_image: expected an RGB image [3,H,W], got {tuple(lq.shape)}")
     if min(lq.shape[-2:]) < MIN_IMAGE_SIDE:
         raise InputError(f"image of {lq.shape[-1]}×{lq.shape[-2]} px is under the {MIN_IMAGE_SIDE} px minimum side")
     dev = next(restorer.unet.parameters()).device
@@ -207,54 +303,175 @@ def restore_image(restorer: OneStepRestorer, lq: torch.Tensor, upscale: float = 
     extra = max(1.0, min_side / min(target))
     work = (round(target[0] * extra), round(target[1] * extra))
     x = F.interpolate(lq[None].float().to(dev), size=work, mode="bicubic", align_corners=False).clamp(0, 1)
-    if tile == "auto": tile = auto_tile_size(dev)
+    if tile == "auto":
+        tile = auto_tile_size(dev)
     ph, pw = (-work[0]) % 8, (-work[1]) % 8
-    if tile is not None:                                   # tiles must fit inside the padded image
+    if tile is not None:  # tiles must fit inside the padded image
         tile = int(tile) // 8 * 8
         tile_stride = (tile_stride or tile // 2) // 8 * 8
-        if not 8 <= tile_stride <= tile: raise InputError(f"--tile-stride {tile_stride}: expected 8 … tile ({tile})")
+        if not 8 <= tile_stride <= tile:
+            raise InputError(f"--tile-stride {tile_stride}: expected 8 … tile ({tile})")
     xp = F.pad(x * 2 - 1, (0, pw, 0, ph), mode="reflect" if min(work) > 8 else "replicate")
     emb = restorer.text_embedding(prompt, batch=1)
     lt, ls = (tile // 8, tile_stride // 8) if tile is not None else (None, None)
     z = tiled_apply(restorer.encode, xp, tile, tile_stride, scale=1 / 8, tiles_per_call=tiles_per_call)
-    z0 = tiled_apply(lambda t: restorer.predict_clean_latent(t, emb.expand(len(t), -1, -1)), z, lt, ls, tiles_per_call=tiles_per_call)
+    z0 = tiled_apply(
+        lambda t: restorer.predict_clean_latent(t, emb.expand(len(t), -1, -1)), z, lt, ls, tiles_per_call=tiles_per_call
+    )
     y = tiled_apply(restorer.decode, z0, lt, ls, scale=8, tiles_per_call=tiles_per_call)
-    y = (y[..., :work[0], :work[1]].float() / 2 + 0.5).clamp(0, 1)
-    if color_fix: y = wavelet_color_fix(y, x)
-    if work != target: y = F.interpolate(y, size=target, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    y = (y[..., : work[0], : work[1]].float() / 2 + 0.5).clamp(0, 1)
+    if color_fix:
+        y = wavelet_color_fix(y, x)
+    if work != target:
+        y = F.interpolate(y, size=target, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
     return y[0].cpu()
 
 # %% ../nbs/32_restorer.ipynb #c032
 def conversion_note(path) -> str | None:
     "A note if `path` is not 8-bit RGB (grayscale, alpha, 16-bit), None otherwise."
     from PIL import Image
+
     try:
-        with Image.open(path) as im: mode = im.mode
-    except Exception: return None                         # load_image reports unreadable files
-    notes = {"L": "grayscale → RGB", "LA": "grayscale+alpha → RGB over white", "RGBA": "alpha composited over white",
-             "P": "palette → RGB", "I;16": "16-bit → float", "I;16B": "16-bit → float", "I": "32-bit integer → float",
-             "CMYK": "CMYK → RGB"}
+        with Image.open(path) as im:
+            mode = im.mode
+    except Exception:  # load_image reports unreadable files
+        return None
+    notes = {
+        "L": "grayscale → RGB",
+        "LA": "grayscale+alpha → RGB over white",
+        "RGBA": "alpha composited over white",
+        "P": "palette → RGB",
+        "I;16": "16-bit → float",
+        "I;16B": "16-bit → float",
+        "I": "32-bit integer → float",
+        "CMYK": "CMYK → RGB",
+    }
     return notes.get(mode)
 
-def restore_path(restorer: OneStepRestorer, source, output_dir, **kw) -> list[Path]:
-    "Restore an image file or every image under a folder into `output_dir` (PNG by stem); `kw` go to `restore_image`."
+
+def restore_plan(source, output_dir) -> list[tuple[Path, Path]]:
+    "(input, output PNG) pairs for a file or a folder; refuses before any work when an output would replace an input."
     source, out = Path(source), Path(output_dir)
     if source.is_dir():
         files = list(list_images(source).items())
-        if not files: raise InputError(f"{source}: no images found")
-    elif source.is_file(): files = [(source.stem, source)]
-    else: raise InputError(f"{source}: no such file or folder")
+        if not files:
+            raise InputError(f"{source}: no images found")
+    elif source.is_file():
+        files = [(source.stem, source)]
+    else:
+        raise InputError(f"{source}: no such file or folder")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    plan = [(path, out / f"{stem}.png") for stem, path in files]
+    inputs = {p.resolve() for p, _ in plan}
+    clobbered = [dest for _, dest in plan if dest.resolve() in inputs]
+    if clobbered:
+        raise InputError(
+            f"{out}: restoring there would overwrite {len(clobbered)} input image(s), e.g. {clobbered[0]}; "
+            f"choose another output folder"
+        )
+    return plan
+
+
+def restore_path(restorer: OneStepRestorer, source, output_dir, **kw) -> list[Path]:
+    "Restore an image file or every image under a folder into `output_dir` (PNG by stem); `kw` go to `restore_image`."
+    from tqdm.auto import tqdm
+
+    plan = restore_plan(source, output_dir)
     written, failed = [], []
-    for stem, path in files:
+    for path, dest in tqdm(plan, desc="restore", unit="image", disable=len(plan) < 2):
         try:
-            if note := conversion_note(path): log.warning("%s: %s", path, note)
+            if note := conversion_note(path):
+                log.warning("%s: %s", path, note)
             img = load_image(path)
             if min(img.shape[-2:]) < MIN_IMAGE_SIDE:
-                raise InputError(f"{path}: {img.shape[-1]}×{img.shape[-2]} px is under the {MIN_IMAGE_SIDE} px minimum side")
-            dest = out / f"{stem}.png"
+                raise InputError(
+                    f"{path}: {img.shape[-1]}×{img.shape[-2]} px is under the {MIN_IMAGE_SIDE} px minimum side"
+                )
             save_image(restore_image(restorer, img, **kw), dest)
             written.append(dest)
         except InputError as e:
             failed.append(str(e) if str(path) in str(e) else f"{path}: {e}")
-    if failed: raise InputError(f"{len(failed)} of {len(files)} images failed ({len(written)} written to {out}):\n  " + "\n  ".join(failed))
+    if failed:
+        raise InputError(
+            f"{len(failed)} of {len(plan)} images failed ({len(written)} written to {output_dir}):\n  "
+            + "\n  ".join(failed)
+        )
     return written
+
+# %% ../nbs/32_restorer.ipynb #c035
+@dataclass
+class RestoreConfig:
+    "What `restore` restores, with which model, and how."
+
+    input: str | None = None  # image file or folder (recursive)
+    out_dir: str | None = None  # output folder (PNG by file stem); refused if it would overwrite an input
+    model: str | None = None  # sd2_base, an SD2.1-base folder or the preset tiny (None: the weights' config)
+    weights: str | None = None  # restorer_lora.safetensors (its restorer_config.json is read too)
+    upscale: float = 1.0  # output size factor
+    tile: str = "512"  # tile side in pixels, auto (from free GPU memory) or none
+    tile_stride: int | None = None  # pixels between tiles (None: half the tile)
+    prompt: str | None = None  # text prompt (None: the trained model's)
+    timestep: int | None = None  # the UNet call's timestep (None: the trained model's, 200)
+    min_side: int = 512  # work at least at this shorter side, then resize back
+    color_fix: bool = True  # wavelet colour fix (low frequencies from the input)
+    fuse: bool = True  # merge the LoRA into the UNet weights (faster)
+    compile: bool = False  # GPU: compile UNet and VAE (about 100 s per new image size)
+    tiles_per_call: int = 1  # tiles per network call (faster on a GPU, more memory)
+    seed: int = 0  # seeds the random-weight presets (inference is deterministic)
+    device: str | None = None  # cuda | cpu (None: cuda when available)
+    dtype: str | None = None  # fp32 | fp16 | bf16 (None: fp16 on a GPU, fp32 on the CPU)
+
+    def __post_init__(self):
+        if not (math.isfinite(self.upscale) and self.upscale > 0):
+            raise InputError(f"--upscale {self.upscale}: expected a positive number")
+        self.tile_size()
+        if self.tiles_per_call < 1:
+            raise InputError(f"--tiles-per-call {self.tiles_per_call}: expected at least 1")
+        if self.dtype not in (None, "fp32", "fp16", "bf16"):
+            raise InputError(f"--dtype {self.dtype}: expected fp32, fp16 or bf16")
+
+    def tile_size(self) -> int | str | None:
+        "The tile as `restore_image` takes it: pixels, 'auto' or None."
+        t = str(self.tile).strip().lower()
+        if t in ("none", "auto"):
+            return None if t == "none" else "auto"
+        if not t.isdigit() or int(t) < 64:
+            raise InputError(f"--tile {self.tile}: expected a number of pixels ≥ 64, auto or none")
+        return int(t)
+
+# %% ../nbs/32_restorer.ipynb #c036
+def run_restore(cfg: RestoreConfig) -> list[Path]:
+    "Check inputs and outputs, load the restorer (config beside the weights), restore; returns the written files."
+    if not cfg.input or not cfg.out_dir:
+        raise InputError("restore: give --input and --out-dir")
+    restore_plan(cfg.input, cfg.out_dir)  # before the model loads: nothing can be overwritten
+    if cfg.weights is not None and not Path(cfg.weights).is_file():
+        raise InputError(f"{cfg.weights}: restorer weights not found")
+    saved = saved_restorer_config(cfg.weights) if cfg.weights else None
+    base = saved or RestorerConfig(model="sd2_base")
+    model_cfg = replace(
+        base,
+        model=cfg.model or base.model,
+        rank=0,
+        seed=cfg.seed,
+        timestep=cfg.timestep if cfg.timestep is not None else base.timestep,
+        prompt=cfg.prompt if cfg.prompt is not None else base.prompt,
+    )
+    device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype_name = cfg.dtype or ("fp16" if device.startswith("cuda") else "fp32")
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype_name]
+    restorer = load_restorer(model_cfg, device=device, dtype=dtype, lora_weights=cfg.weights)
+    if cfg.fuse:
+        optimize_restorer(restorer, compile=cfg.compile)
+    return restore_path(
+        restorer,
+        cfg.input,
+        cfg.out_dir,
+        upscale=cfg.upscale,
+        tile=cfg.tile_size(),
+        tile_stride=cfg.tile_stride,
+        color_fix=cfg.color_fix,
+        min_side=cfg.min_side,
+        tiles_per_call=cfg.tiles_per_call,
+    )

@@ -4,7 +4,7 @@
 
 # %% ../nbs/34_restorer_train.ipynb #c003
 from __future__ import annotations
-import csv, json, warnings
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -14,77 +14,103 @@ import torch.nn.functional as F
 from .degradations import DegradationConfig, degrade, usm_sharpen
 from .discriminator import MultiLevelDiscriminator, hinge_d_loss, hinge_g_loss
 from .io import InputError, list_images, load_image, resize_image
+from .lora_files import save_lora_file
 from .lpips import LPIPS
-from .restorer import HYPIR_TARGET_MODULES, OneStepRestorer, RestorerConfig, load_restorer
+from heritage_inpaint.restorer import (
+    MIN_IMAGE_SIDE,
+    OneStepRestorer,
+    RestorerConfig,
+    load_restorer,
+)
 from .samples import sample_dir
-from .sd2_lora import TrainingDiverged, finish_training, load_latest_checkpoint, sample_generators, save_checkpoint
+from .training import TrainResult, TrainingDiverged, TrainingRun, sample_generators
 
 # %% auto #0
-__all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'PairPool', 'generator_losses', 'save_restorer_lora', 'train_restorer']
+__all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'PairPool', 'generator_losses', 'save_restorer_lora',
+           'check_train_size', 'train_restorer']
 
 # %% ../nbs/34_restorer_train.ipynb #c005
 @dataclass
 class RestorerTrainConfig:
     "A restorer training run: data, model, HYPIR's loss weights and optimisation, accelerate settings."
-    hq_dir: str | None = None             # None: the embedded sample images
-    out_dir: str = "outputs/restorer"
-    model: str = "tiny"                   # tiny | sd2_base_random | sd2_base | pipeline folder | hub id
-    cache_dir: str | None = None
-    size: int = 512                       # crop side
-    batch: int = 6                        # per process
-    accum: int = 1
-    steps: int = 1000
-    lr_g: float = 1e-5
-    lr_d: float = 1e-5
-    w_mse: float = 1.0
-    w_lpips: float = 5.0
-    w_gan: float = 0.5
-    rank: int = 256
-    alpha: float | None = None
-    timestep: int = 200
-    target_modules: tuple[str, ...] = HYPIR_TARGET_MODULES
-    prompt: str = ""
-    ema_decay: float = 0.999
-    mixed_precision: str = "no"           # no | bf16 | fp16
-    gradient_checkpointing: bool = True
-    pool_size: int = 256                  # 0: no pool
-    usm_target: bool = True
+
+    hq_dir: str | None = None  # None: the embedded sample images
+    out_dir: str = "outputs/restorer"  # output folder: weights + restorer_config.json, checkpoints/, logs/
+    model: str = "tiny"  # tiny | sd2_base_random | sd2_base | pipeline folder | hub id
+    cache_dir: str | None = None  # Hugging Face cache folder for hub ids
+    size: int = 512  # crop side
+    batch: int = 6  # per process
+    accum: int = 1  # gradient accumulation micro-steps per optimizer step
+    steps: int = 1000  # optimizer steps
+    lr_g: float = 1e-5  # Adam learning rate of the LoRA (generator)
+    lr_d: float = 1e-5  # Adam learning rate of the discriminator heads
+    w_mse: float = 1.0  # weight of the MSE term
+    w_lpips: float = 5.0  # weight of the LPIPS (VGG) term
+    w_gan: float = 0.5  # weight of the adversarial term (0: no discriminator step)
+    rank: int = RestorerConfig.rank  # LoRA rank
+    alpha: float | None = RestorerConfig.alpha  # LoRA alpha (None: = rank); the scale is folded into the saved weights
+    timestep: int = RestorerConfig.timestep  # the fixed timestep of the one UNet call
+    target_modules: tuple[str, ...] = RestorerConfig.target_modules  # UNet modules that get LoRA adapters (HYPIR's)
+    prompt: str = RestorerConfig.prompt  # text prompt of the UNet call
+    ema_decay: float = 0.999  # EMA decay of the exported LoRA weights
+    mixed_precision: str = "no"  # no | bf16 | fp16
+    gradient_checkpointing: bool = True  # recompute activations in the backward pass (less memory)
+    pool_size: int = 256  # 0: no pool
+    usm_target: bool = True  # train towards the USM-sharpened HQ crop (Real-ESRGAN's target)
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
-    d_backbone: str = "vgg"               # vgg | convnext
-    d_weights: str | None = None          # ConvNeXt checkpoint (d_backbone='convnext'); VGG uses the LPIPS weights
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    image_every: int = 100
-    resume: bool = False
-    seed: int = 0
+    d_backbone: str = "vgg"  # vgg | convnext
+    d_weights: str | None = None  # ConvNeXt checkpoint (d_backbone='convnext'); VGG uses the LPIPS weights
+    checkpoint_every: int = 500  # steps between checkpoints
+    keep_checkpoints: int = 2  # newest checkpoints kept
+    image_every: int = 100  # steps between LQ | restored | HQ images in TensorBoard
+    resume: bool = False  # continue the run in out_dir
+    overwrite: bool = False  # replace the run in out_dir
+    seed: int = 0  # seeds crops, degradations and LoRA initialisation
 
     def restorer_config(self) -> RestorerConfig:
-        return RestorerConfig(model=self.model, rank=self.rank, alpha=self.alpha, timestep=self.timestep,
-                              target_modules=tuple(self.target_modules), prompt=self.prompt, seed=self.seed, cache_dir=self.cache_dir)
+        return RestorerConfig(
+            model=self.model,
+            rank=self.rank,
+            alpha=self.alpha,
+            timestep=self.timestep,
+            target_modules=tuple(self.target_modules),
+            prompt=self.prompt,
+            seed=self.seed,
+            cache_dir=self.cache_dir,
+        )
 
 # %% ../nbs/34_restorer_train.ipynb #c007
 class HQCrops:
     "HQ images of a folder (or the embedded samples); `sample(g)` returns one `[3,size,size]` crop in [0,1]."
+
     def __init__(self, hq_dir: str | None, size: int, flip: bool = True):
         self.paths = list((list_images(hq_dir) if hq_dir else list_images(sample_dir() / "images")).values())
-        if not self.paths: raise InputError(f"{hq_dir}: no training images")
+        if not self.paths:
+            raise InputError(f"{hq_dir}: no training images")
         self.size, self.flip, self._cache = size, flip, {}
 
-    def __len__(self): return len(self.paths)
+    def __len__(self):
+        return len(self.paths)
 
     def sample(self, g: torch.Generator) -> torch.Tensor:
         i = int(torch.randint(len(self.paths), (), generator=g))
         if i not in self._cache:
-            img = load_image(self.paths[i]); h, w = img.shape[-2:]
-            s = self.size / min(h, w)                      # only images smaller than a crop are resized (up)
-            self._cache[i] = img if s <= 1 else resize_image(img, (max(self.size, round(h * s)), max(self.size, round(w * s))))
+            img = load_image(self.paths[i])
+            h, w = img.shape[-2:]
+            s = self.size / min(h, w)  # only images smaller than a crop are resized (up)
+            self._cache[i] = (
+                img if s <= 1 else resize_image(img, (max(self.size, round(h * s)), max(self.size, round(w * s))))
+            )
         img = self._cache[i]
-        y = int(torch.randint(img.shape[-2] - self.size + 1, (), generator=g)); x = int(torch.randint(img.shape[-1] - self.size + 1, (), generator=g))
-        crop = img[:, y:y + self.size, x:x + self.size]
+        y = int(torch.randint(img.shape[-2] - self.size + 1, (), generator=g))
+        x = int(torch.randint(img.shape[-1] - self.size + 1, (), generator=g))
+        crop = img[:, y : y + self.size, x : x + self.size]
         return crop.flip(-1) if self.flip and torch.rand((), generator=g) < 0.5 else crop
 
 # %% ../nbs/34_restorer_train.ipynb #c009
-def make_pairs(hq: torch.Tensor, gens: list[torch.Generator], cfg: RestorerTrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def make_pairs(
+    hq: torch.Tensor, gens: list[torch.Generator], cfg: RestorerTrainConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
     "(LQ, target) for an HQ batch: each sample degraded with its own generator; target USM-sharpened (or HQ)."
     lq = torch.cat([degrade(h[None], cfg.degradation, seed=g) for h, g in zip(hq, gens)])
     return lq, (usm_sharpen(hq) if cfg.usm_target else hq)
@@ -92,17 +118,19 @@ def make_pairs(hq: torch.Tensor, gens: list[torch.Generator], cfg: RestorerTrain
 # %% ../nbs/34_restorer_train.ipynb #c010
 class PairPool:
     "Real-ESRGAN's training-pair queue: fill up to `size`, then swap each new batch with random stored pairs."
+
     def __init__(self, size: int, seed: int = 0):
         self.size, self.g, self.lq, self.hq = size, torch.Generator().manual_seed(seed), None, None
 
     def __call__(self, lq: torch.Tensor, hq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.size <= 0: return lq, hq
-        if self.size % len(lq): raise InputError(f"pool_size {self.size} must be a multiple of the per-process batch {len(lq)}")
-        if self.lq is None or len(self.lq) < self.size:      # filling: store and pass the batch through
+        capacity = self.size - self.size % len(lq)  # whole batches: 252 pairs for size 256 and batch 6
+        if capacity <= 0:
+            return lq, hq
+        if self.lq is None or len(self.lq) < capacity:  # filling: store and pass the batch through
             self.lq = lq.clone() if self.lq is None else torch.cat([self.lq, lq])
             self.hq = hq.clone() if self.hq is None else torch.cat([self.hq, hq])
             return lq, hq
-        perm = torch.randperm(self.size, generator=self.g).to(self.lq.device)
+        perm = torch.randperm(capacity, generator=self.g).to(self.lq.device)
         self.lq, self.hq = self.lq[perm], self.hq[perm]
         b = len(lq)
         out = self.lq[:b].clone(), self.hq[:b].clone()
@@ -110,10 +138,19 @@ class PairPool:
         return out
 
 # %% ../nbs/34_restorer_train.ipynb #c013
-def generator_losses(restorer: OneStepRestorer, unet, disc, lpips_net, lq: torch.Tensor, target: torch.Tensor,
-                     text_emb: torch.Tensor, cfg: RestorerTrainConfig) -> tuple[torch.Tensor, torch.Tensor, dict]:
+def generator_losses(
+    restorer: OneStepRestorer,
+    unet,
+    disc,
+    lpips_net,
+    lq: torch.Tensor,
+    target: torch.Tensor,
+    text_emb: torch.Tensor,
+    cfg: RestorerTrainConfig,
+) -> tuple[torch.Tensor, torch.Tensor, dict]:
     "Restored image in [0,1] and the weighted generator loss (MSE in [-1,1], LPIPS, hinge G) with its parts."
-    with torch.no_grad(): z_lq = restorer.encode(lq * 2 - 1)
+    with torch.no_grad():
+        z_lq = restorer.encode(lq * 2 - 1)
     z0 = restorer.predict_clean_latent(z_lq, text_emb, unet=unet)
     x = restorer.decode(z0).float()
     x01 = x / 2 + 0.5
@@ -125,39 +162,42 @@ def generator_losses(restorer: OneStepRestorer, unet, disc, lpips_net, lq: torch
 
 # %% ../nbs/34_restorer_train.ipynb #c015
 def save_restorer_lora(unet, path: Path) -> Path:
-    "Write the UNet's LoRA in diffusers' format (`unet.`-prefixed keys) to `path`, atomically."
-    from diffusers import StableDiffusionPipeline
-    from peft.utils import get_peft_model_state_dict
-    tmp_name = f".{path.name}.tmp"
-    # peft key names (lora_A/lora_B) for every layer: diffusers' old-format conversion only renames attention
-    # layers, and a file mixing both formats loses its attention LoRA on loading
-    StableDiffusionPipeline.save_lora_weights(str(path.parent), unet_lora_layers=get_peft_model_state_dict(unet), weight_name=tmp_name)
-    (path.parent / tmp_name).replace(path)
-    return path
+    "Write the UNet's LoRA to `path`: peft keys under `unet.`, scale folded in, marked as a restorer LoRA; atomic."
+    return save_lora_file(unet, path, "restorer")
 
 # %% ../nbs/34_restorer_train.ipynb #c016
 def _log_images(acc, lq, restored, target, step):
     writer = acc.get_tracker("tensorboard", unwrap=True)
-    writer.add_image("samples/lq|restored|hq", torch.cat([lq[0], restored[0], target[0]], -1).float().clamp(0, 1).cpu(), step)
+    strip = torch.cat([lq[0], restored[0], target[0]], -1).float().clamp(0, 1).cpu()
+    writer.add_image("samples/lq|restored|hq", strip, step)
 
-def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = None) -> dict:
-    "Train the restorer's LoRA with HYPIR's losses; returns {'weights', 'history', 'step', 'skipped'}."
-    from accelerate import Accelerator
+
+def check_train_size(size: int) -> None:
+    "Crops must be at least the restorer's minimum side and a multiple of 8 (the VAE's factor)."
+    if size < MIN_IMAGE_SIDE or size % 8:
+        raise InputError(f"--size {size}: expected a multiple of 8 of at least {MIN_IMAGE_SIDE}")
+
+
+def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = None) -> TrainResult:
+    "Train the restorer's LoRA with HYPIR's losses; `history` rows hold loss_g, mse, lpips, gan_g (and loss_d)."
     from diffusers.training_utils import EMAModel
-    from tqdm.auto import tqdm
 
-    out = Path(cfg.out_dir)
-    acc = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=cfg.accum,
-                      mixed_precision=cfg.mixed_precision, log_with="tensorboard", project_dir=str(out / "logs"))
-    if cfg.pool_size and cfg.pool_size % cfg.batch: raise InputError(f"pool_size {cfg.pool_size} must be a multiple of batch {cfg.batch}")
+    check_train_size(cfg.size)
+    data = HQCrops(cfg.hq_dir, cfg.size)  # cheap checks before the folder and the model
+    run = TrainingRun("restorer", cfg, mixed_precision=cfg.mixed_precision, accum=cfg.accum)
+    acc = run.acc
     restorer = restorer or load_restorer(cfg.restorer_config(), device=str(acc.device))
     restorer.to(acc.device)
     params = [p for n, p in restorer.unet.named_parameters() if "lora_" in n]
-    if not params: raise InputError("the restorer has no LoRA parameters to train (rank=0?)")
+    if not params:
+        raise InputError("the restorer has no LoRA parameters to train (rank=0?)")
     if cfg.gradient_checkpointing:
-        restorer.unet.enable_gradient_checkpointing(); restorer.vae.enable_gradient_checkpointing()
+        restorer.unet.enable_gradient_checkpointing()
+        restorer.vae.enable_gradient_checkpointing()
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(cfg.mixed_precision, torch.float32)
-    if weight_dtype != torch.float32: restorer.vae.to(dtype=weight_dtype); restorer.text_encoder.to(dtype=weight_dtype)
+    if weight_dtype != torch.float32:
+        restorer.vae.to(dtype=weight_dtype)
+        restorer.text_encoder.to(dtype=weight_dtype)
     disc = MultiLevelDiscriminator(cfg.d_backbone, cfg.d_weights).to(acc.device)
     lpips_net = LPIPS("vgg").to(acc.device)
     opt_g = torch.optim.Adam(params, lr=cfg.lr_g)
@@ -166,18 +206,13 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     unet, disc_w, opt_g, opt_d, sched_g = acc.prepare(restorer.unet, disc, opt_g, opt_d, sched_g)
     ema = EMAModel(params, decay=cfg.ema_decay)
     ema.to(acc.device)
-    ckpt_root = out / "checkpoints"
     extra = {"ema": ema, "disc_heads": disc.heads, "opt_d": opt_d}
-    start = load_latest_checkpoint(ckpt_root, restorer.unet, opt_g, sched_g, extra) if cfg.resume else 0
-    data = HQCrops(cfg.hq_dir, cfg.size)
+    run.start(restorer.unet, opt_g, sched_g, extra)
     pool = PairPool(cfg.pool_size, seed=cfg.seed * 1000 + acc.process_index)
     text_emb = restorer.text_embedding(cfg.prompt, batch=cfg.batch)
-    if acc.is_main_process:
-        acc.init_trackers("restorer", config={k: str(v) for k, v in asdict(cfg).items()})
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "restorer_config.json").write_text(json.dumps({**asdict(cfg.restorer_config()), "model": cfg.model}, indent=1))
-    history, skipped, bad_in_a_row = [], 0, 0
-    bar = tqdm(range(start, cfg.steps), desc="train restorer", disable=not acc.is_local_main_process)
+    run.write_json("restorer_config.json", {**asdict(cfg.restorer_config()), "model": cfg.model})
+    skipped, bad_in_a_row = 0, 0
+    bar = run.progress(cfg.steps, "train restorer")
     unet.train()
     for step in bar:
         sums = {}
@@ -188,49 +223,58 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
             with acc.accumulate(unet, disc_w):
                 disc.heads.requires_grad_(False)
                 with acc.autocast():
-                    restored, loss_g, parts = generator_losses(restorer, unet, disc, lpips_net, lq, target, text_emb, cfg)
+                    restored, loss_g, parts = generator_losses(
+                        restorer, unet, disc, lpips_net, lq, target, text_emb, cfg
+                    )
                 finite = acc.gather(torch.isfinite(loss_g.detach())[None].float()).min().item() == 1.0
                 disc.heads.requires_grad_(True)
-                if not finite:                               # every process skips together (the flag is gathered)
-                    opt_g.zero_grad(set_to_none=True); opt_d.zero_grad(set_to_none=True)
-                    skipped += 1; bad_in_a_row += 1
-                    warnings.warn(f"step {step + 1}: non-finite generator loss ({loss_g.item()}); step skipped", stacklevel=2)
-                    if bad_in_a_row >= 10: raise TrainingDiverged(f"10 non-finite losses in a row up to step {step + 1}; lower lr_g or use bf16")
+                if not finite:  # every process skips together (the flag is gathered)
+                    opt_g.zero_grad(set_to_none=True)
+                    opt_d.zero_grad(set_to_none=True)
+                    skipped += 1
+                    bad_in_a_row += 1
+                    warnings.warn(
+                        f"step {step + 1}: non-finite generator loss ({loss_g.item()}); step skipped", stacklevel=2
+                    )
+                    if bad_in_a_row >= 10:
+                        raise TrainingDiverged(
+                            f"10 non-finite losses in a row up to step {step + 1}; "
+                            f"lower --lr-g or use --mixed-precision bf16"
+                        )
                     continue
                 bad_in_a_row = 0
                 acc.backward(loss_g)
-                if acc.sync_gradients: acc.clip_grad_norm_(params, 1.0)
-                opt_g.step(); sched_g.step(); opt_g.zero_grad(set_to_none=True)
+                if acc.sync_gradients:
+                    acc.clip_grad_norm_(params, 1.0)
+                opt_g.step()
+                sched_g.step()
+                opt_g.zero_grad(set_to_none=True)
                 if cfg.w_gan:
                     with acc.autocast():
                         d_out = disc_w(torch.cat([target, restored.detach()]))
-                        loss_d = hinge_d_loss([o[:len(target)] for o in d_out], [o[len(target):] for o in d_out])
+                        loss_d = hinge_d_loss([o[: len(target)] for o in d_out], [o[len(target) :] for o in d_out])
                     acc.backward(loss_d)
-                    opt_d.step(); opt_d.zero_grad(set_to_none=True)
+                    opt_d.step()
+                    opt_d.zero_grad(set_to_none=True)
                     parts["loss_d"] = loss_d.detach()
-            if acc.sync_gradients: ema.step(params)
-            for k, v in parts.items(): sums[k] = sums.get(k, 0.0) + acc.gather(v.float()[None]).mean().item() / cfg.accum
-        if not sums: continue
-        history.append({"step": step + 1, **sums})
-        acc.log(sums, step=step + 1)
+            if acc.sync_gradients:
+                ema.step(params)
+            for k, v in run.mean(parts).items():
+                sums[k] = sums.get(k, 0.0) + v / cfg.accum
+        if not sums:
+            continue
+        run.log(step + 1, sums)
         bar.set_postfix(loss=f"{sums['loss_g']:.4f}")
-        if acc.is_main_process:
-            if cfg.image_every and (step + 1) % cfg.image_every == 0: _log_images(acc, lq, restored.detach(), target, step + 1)
-            _append_metrics(out / "metrics.csv", history[-1])
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            acc.wait_for_everyone()
-            if acc.is_main_process: save_checkpoint(ckpt_root, step + 1, restorer.unet, opt_g, sched_g, cfg.keep_checkpoints, extra)
+        if run.is_main and cfg.image_every and (step + 1) % cfg.image_every == 0:
+            _log_images(acc, lq, restored.detach(), target, step + 1)
+        if run.due(step + 1, cfg.checkpoint_every, cfg.steps):
+            run.checkpoint(step + 1, restorer.unet, opt_g, sched_g, extra)
     acc.wait_for_everyone()
     weights = None
-    if acc.is_main_process:
-        ema.store(params); ema.copy_to(params)
-        weights = save_restorer_lora(restorer.unet, out / "restorer_lora.safetensors")
+    if run.is_main:
+        ema.store(params)
+        ema.copy_to(params)
+        weights = save_restorer_lora(restorer.unet, run.out / "restorer_lora.safetensors")
         ema.restore(params)
-    del unet, disc_w                         # the DDP wrappers go before the process group (finish_training)
-    finish_training(acc)
-    return {"weights": weights, "history": history, "step": cfg.steps, "skipped": skipped, "ema": ema}
-
-def _append_metrics(path: Path, row: dict):
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row)); new and w.writeheader(); w.writerow(row)
+    del unet, disc_w  # the DDP wrappers go before the process group (finish_training)
+    return run.finish(weights, cfg.steps, skipped=skipped, extra={"ema": ema})

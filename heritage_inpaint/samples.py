@@ -4,14 +4,14 @@
 
 # %% ../nbs/06_samples.ipynb #c003
 from __future__ import annotations
-import importlib.resources, shutil
+import shutil
 from pathlib import Path
 
-from .io import load_image, save_mask
+from .io import load_image, package_data, save_mask
 from .masks import random_mask
 
 # %% auto #0
-__all__ = ['SAMPLES', 'package_data', 'sample_dir', 'write_sample_data']
+__all__ = ['SAMPLES', 'sample_dir', 'write_sample_data']
 
 # %% ../nbs/06_samples.ipynb #c005
 SAMPLES = {  # stem: (file in skimage/data, mask family, mask seed)
@@ -22,9 +22,6 @@ SAMPLES = {  # stem: (file in skimage/data, mask family, mask seed)
     "brick": ("brick.png", "medium", 15),
 }
 
-def package_data(*parts: str) -> Path:
-    "A path inside the installed package's `data/` folder (samples, shipped weights, the lightmap scene)."
-    return Path(str(importlib.resources.files("heritage_inpaint"))).joinpath("data", *parts)
 
 def sample_dir() -> Path:
     "The embedded sample folder, with `images/` and `masks/` (black = fill)."
@@ -34,6 +31,7 @@ def sample_dir() -> Path:
 def write_sample_data(dest) -> Path:
     "Copy the sample photographs from scikit-image and draw their seeded masks into `dest/images`, `dest/masks`."
     import skimage.data
+
     src, dest = Path(skimage.data.__file__).parent, Path(dest)
     for stem, (fname, kind, seed) in SAMPLES.items():
         img_out = dest / "images" / f"{stem}{Path(fname).suffix}"

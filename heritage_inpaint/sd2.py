@@ -4,33 +4,49 @@
 
 # %% ../nbs/10_sd2.ipynb #c003
 from __future__ import annotations
-import gzip, json, os, tempfile, warnings
+import gzip, json, math, os, tempfile, warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from .collage import make_collage
-from .inpainters import blend_known, check_pair, register_inpainter, row_seeds
-from .io import InputError, from_model_size, to_model_size
+from .inpainters import blend_known, check_pair, row_seeds
+from .io import DEFAULT_MASK_MODE, InputError, from_model_size, to_model_size
 from .assets import clip_bpe_path
+from heritage_inpaint.lora_files import (
+    LORA_KIND_KEY,
+    check_lora_loaded,
+    check_lora_state,
+    lora_down_keys,
+    lora_pair_errors,
+    read_safetensors,
+)
 
 # %% auto #0
-__all__ = ['SD2_PRESETS', 'DEFAULT_SD2_MODEL', 'SCHEDULERS', 'write_sd2_tokenizer_files', 'sd2_tokenizer', 'SD2Preset',
-           'build_sd2_pipeline', 'set_scheduler', 'from_pretrained_offline_first', 'load_inpaint_pipeline',
+__all__ = ['SD2_PRESETS', 'DEFAULT_SD2_MODEL', 'SCHEDULERS', 'SD2_LORA_PREFIXES', 'write_sd2_tokenizer_files', 'sd2_tokenizer',
+           'SD2Preset', 'build_sd2_pipeline', 'set_scheduler', 'from_pretrained_offline_first', 'load_inpaint_pipeline',
            'optimize_pipeline', 'load_lora', 'SD2Settings', 'SD2Inpainter', 'inpaint_rows', 'infer_file',
-           'infer_folder']
+           'infer_folder', 'InferConfig', 'run_infer']
 
 # %% ../nbs/10_sd2.ipynb #c006
 def write_sd2_tokenizer_files(dest) -> Path:
     "Write SD2's `vocab.json` (49,408 tokens) and `merges.txt` into `dest`, derived from CLIP's BPE vocabulary file."
     from transformers.convert_slow_tokenizer import bytes_to_unicode
+
     bpe = clip_bpe_path()
-    if not bpe.exists(): raise InputError(f"{bpe}: CLIP BPE vocabulary missing; run `heritage-inpaint fetch-assets`")
-    merges = gzip.open(bpe).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
+    if not bpe.exists():
+        raise InputError(f"{bpe}: CLIP BPE vocabulary missing; run `heritage-inpaint fetch-assets`")
+    merges = gzip.open(bpe).read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
     byte_tokens = list(bytes_to_unicode().values())
-    vocab = byte_tokens + [t + "</w>" for t in byte_tokens] + ["".join(m.split()) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
-    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    vocab = (
+        byte_tokens
+        + [t + "</w>" for t in byte_tokens]
+        + ["".join(m.split()) for m in merges]
+        + ["<|startoftext|>", "<|endoftext|>"]
+    )
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
     (dest / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}, ensure_ascii=False))
     (dest / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
     return dest
@@ -39,40 +55,106 @@ def write_sd2_tokenizer_files(dest) -> Path:
 def sd2_tokenizer():
     "SD2's CLIP tokenizer (pad '!' = id 0, 77 tokens), built offline."
     from transformers import CLIPTokenizer
+
     with tempfile.TemporaryDirectory() as d:
         write_sd2_tokenizer_files(d)
-        return CLIPTokenizer(f"{d}/vocab.json", f"{d}/merges.txt", pad_token="!", model_max_length=77)   # positional!
+        return CLIPTokenizer(f"{d}/vocab.json", f"{d}/merges.txt", pad_token="!", model_max_length=77)  # positional!
 
 # %% ../nbs/10_sd2.ipynb #c010
 @dataclass
 class SD2Preset:
     "Component configs of an SD2-inpainting-architecture pipeline."
+
     unet: dict
     vae: dict
     text: dict
-    scheduler: dict = field(default_factory=lambda: dict(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
-        clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon"))
+    scheduler: dict = field(
+        default_factory=lambda: dict(
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule="scaled_linear",
+            num_train_timesteps=1000,
+            clip_sample=False,
+            set_alpha_to_one=False,
+            steps_offset=1,
+            prediction_type="epsilon",
+        )
+    )
 
-_SD2_BLOCKS = dict(down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-                   up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
+
+_SD2_BLOCKS = dict(
+    down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+)
 SD2_PRESETS = {
     "full": SD2Preset(
-        unet=dict(sample_size=64, in_channels=9, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
-                  attention_head_dim=(5, 10, 20, 20), cross_attention_dim=1024, use_linear_projection=True, **_SD2_BLOCKS),
-        vae=dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, sample_size=512,
-                 block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
-                 up_block_types=("UpDecoderBlock2D",) * 4),
-        text=dict(vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23, num_attention_heads=16,
-                  max_position_embeddings=77, projection_dim=512, hidden_act="gelu")),
+        unet=dict(
+            sample_size=64,
+            in_channels=9,
+            out_channels=4,
+            layers_per_block=2,
+            block_out_channels=(320, 640, 1280, 1280),
+            attention_head_dim=(5, 10, 20, 20),
+            cross_attention_dim=1024,
+            use_linear_projection=True,
+            **_SD2_BLOCKS,
+        ),
+        vae=dict(
+            in_channels=3,
+            out_channels=3,
+            latent_channels=4,
+            layers_per_block=2,
+            sample_size=512,
+            block_out_channels=(128, 256, 512, 512),
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+        ),
+        text=dict(
+            vocab_size=49408,
+            hidden_size=1024,
+            intermediate_size=4096,
+            num_hidden_layers=23,
+            num_attention_heads=16,
+            max_position_embeddings=77,
+            projection_dim=512,
+            hidden_act="gelu",
+        ),
+    ),
     "tiny": SD2Preset(
-        unet=dict(sample_size=32, in_channels=9, out_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
-                  attention_head_dim=(2, 2, 4, 4), cross_attention_dim=32, use_linear_projection=True, norm_num_groups=16, **_SD2_BLOCKS),
-        vae=dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, sample_size=256, norm_num_groups=16,
-                 block_out_channels=(16, 32, 32, 32), down_block_types=("DownEncoderBlock2D",) * 4,
-                 up_block_types=("UpDecoderBlock2D",) * 4),
-        text=dict(vocab_size=49408, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                  max_position_embeddings=77, projection_dim=32, hidden_act="gelu")),
+        unet=dict(
+            sample_size=32,
+            in_channels=9,
+            out_channels=4,
+            layers_per_block=1,
+            block_out_channels=(32, 32, 64, 64),
+            attention_head_dim=(2, 2, 4, 4),
+            cross_attention_dim=32,
+            use_linear_projection=True,
+            norm_num_groups=16,
+            **_SD2_BLOCKS,
+        ),
+        vae=dict(
+            in_channels=3,
+            out_channels=3,
+            latent_channels=4,
+            layers_per_block=1,
+            sample_size=256,
+            norm_num_groups=16,
+            block_out_channels=(16, 32, 32, 32),
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+        ),
+        text=dict(
+            vocab_size=49408,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            projection_dim=32,
+            hidden_act="gelu",
+        ),
+    ),
 }
 DEFAULT_SD2_MODEL = "stabilityai/stable-diffusion-2-inpainting"
 
@@ -81,28 +163,47 @@ def build_sd2_pipeline(preset: str = "tiny", seed: int = 0, dtype: torch.dtype =
     "An SD2-inpainting pipeline built from `SD2_PRESETS[preset]` with seeded random weights (no download)."
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
-    if preset not in SD2_PRESETS: raise InputError(f"SD2 preset {preset!r}: expected one of {sorted(SD2_PRESETS)}")
+
+    if preset not in SD2_PRESETS:
+        raise InputError(f"SD2 preset {preset!r}: expected one of {sorted(SD2_PRESETS)}")
     p = SD2_PRESETS[preset]
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(**p.unet)
     vae = AutoencoderKL(**p.vae)
     text = CLIPTextModel(CLIPTextConfig(**p.text))
-    pipe = StableDiffusionInpaintPipeline(vae=vae, text_encoder=text, tokenizer=sd2_tokenizer(), unet=unet,
-                                          scheduler=DDIMScheduler(**p.scheduler), safety_checker=None,
-                                          feature_extractor=None, requires_safety_checker=False)
+    pipe = StableDiffusionInpaintPipeline(
+        vae=vae,
+        text_encoder=text,
+        tokenizer=sd2_tokenizer(),
+        unet=unet,
+        scheduler=DDIMScheduler(**p.scheduler),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.set_progress_bar_config(disable=True)
     pipe.to(device)
-    return pipe.to(dtype=dtype) if dtype != torch.float32 else pipe   # freshly built modules are float32 already
+    return pipe.to(dtype=dtype) if dtype != torch.float32 else pipe  # freshly built modules are float32 already
 
 # %% ../nbs/10_sd2.ipynb #c014
-SCHEDULERS = {"ddim": "DDIMScheduler", "pndm": "PNDMScheduler", "euler": "EulerDiscreteScheduler",
-              "euler_a": "EulerAncestralDiscreteScheduler", "dpm++": "DPMSolverMultistepScheduler", "unipc": "UniPCMultistepScheduler"}
+SCHEDULERS = {
+    "ddim": "DDIMScheduler",
+    "pndm": "PNDMScheduler",
+    "euler": "EulerDiscreteScheduler",
+    "euler_a": "EulerAncestralDiscreteScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "unipc": "UniPCMultistepScheduler",
+}
+
 
 def set_scheduler(pipe, name: str | None):
     "Replace the pipeline's scheduler by `SCHEDULERS[name]`, keeping its config (betas, prediction type)."
-    if not name: return pipe
-    if name not in SCHEDULERS: raise InputError(f"scheduler {name!r}: expected one of {sorted(SCHEDULERS)}")
+    if not name:
+        return pipe
+    if name not in SCHEDULERS:
+        raise InputError(f"scheduler {name!r}: expected one of {sorted(SCHEDULERS)}")
     import diffusers
+
     pipe.scheduler = getattr(diffusers, SCHEDULERS[name]).from_config(pipe.scheduler.config)
     return pipe
 
@@ -110,135 +211,344 @@ def set_scheduler(pipe, name: str | None):
 def _auto_device(device: str | None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
+
 def from_pretrained_offline_first(pipeline_cls, model: str, hint: str, **kw):
-    "`pipeline_cls.from_pretrained` from a local folder, or a hub id looked up in the cache first; one clear error otherwise."
+    "`pipeline_cls.from_pretrained` from a local folder, or a hub id from the cache first; one clear error otherwise."
     path = Path(model).expanduser()
     if path.exists():
         if not (path / "model_index.json").exists():
-            raise InputError(f"{path}: not a diffusers pipeline folder (no model_index.json); save one with pipe.save_pretrained()")
-        try: return pipeline_cls.from_pretrained(str(path), **kw)
-        except Exception as e:   # corrupt or truncated weight files, wrong pipeline type
-            raise InputError(f"{path}: weights could not be read ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+            raise InputError(
+                f"{path}: not a diffusers pipeline folder (no model_index.json); save one with pipe.save_pretrained()"
+            )
+        try:
+            return pipeline_cls.from_pretrained(str(path), **kw)
+        except Exception as e:  # corrupt or truncated weight files, wrong pipeline type
+            raise InputError(
+                f"{path}: weights could not be read ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+            ) from None
     errors = []
     for local_only in (True, False):
-        try: return pipeline_cls.from_pretrained(model, local_files_only=local_only, **kw)
-        except Exception as e:     # hub errors come in many types (OSError, HTTP, connection); all mean "not available"
+        try:
+            return pipeline_cls.from_pretrained(model, local_files_only=local_only, **kw)
+        except Exception as e:  # hub errors come in many types (OSError, HTTP, connection); all mean "not available"
             errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
     cache = kw.get("cache_dir") or os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
-    raise InputError(f"model {model!r}: not found in the local cache ({cache}) and could not be downloaded "
-                     f"({errors[-1]}). {hint}")
+    raise InputError(
+        f"model {model!r}: not found in the local cache ({cache}) and could not be downloaded ({errors[-1]}). {hint}"
+    )
 
-def load_inpaint_pipeline(model: str = DEFAULT_SD2_MODEL, cache_dir: str | None = None, dtype: torch.dtype | None = None,
-                          device: str | None = None, scheduler: str | None = None, seed: int = 0):
+
+def load_inpaint_pipeline(
+    model: str = DEFAULT_SD2_MODEL,
+    cache_dir: str | None = None,
+    dtype: torch.dtype | None = None,
+    device: str | None = None,
+    scheduler: str | None = None,
+    seed: int = 0,
+):
     "Load an SD2-inpainting pipeline: preset name ('tiny', 'full'), local directory or hub id (cache first)."
     device = _auto_device(device)
     dtype = dtype or (torch.float16 if device.startswith("cuda") else torch.float32)
-    if model in SD2_PRESETS: return set_scheduler(build_sd2_pipeline(model, seed=seed, dtype=dtype, device=device), scheduler)
+    if model in SD2_PRESETS:
+        return set_scheduler(build_sd2_pipeline(model, seed=seed, dtype=dtype, device=device), scheduler)
     from diffusers import StableDiffusionInpaintPipeline
+
     pipe = from_pretrained_offline_first(
-        StableDiffusionInpaintPipeline, model, "Copy a saved pipeline folder to this machine and pass its path "
+        StableDiffusionInpaintPipeline,
+        model,
+        "Copy a saved pipeline folder to this machine and pass its path "
         "(--model /path/to/stable-diffusion-2-inpainting), or use --model tiny for the offline preset.",
-        dtype=dtype, cache_dir=cache_dir, safety_checker=None, requires_safety_checker=False)
+        dtype=dtype,
+        cache_dir=cache_dir,
+        safety_checker=None,
+        requires_safety_checker=False,
+    )
     pipe.set_progress_bar_config(disable=True)
     return set_scheduler(pipe.to(device), scheduler)
 
 # %% ../nbs/10_sd2.ipynb #c018
-def optimize_pipeline(pipe, compile: bool = True, fuse_qkv: bool = True, channels_last: bool | None = None, compile_mode: str = "default"):
-    "Speed up an inference pipeline on CUDA: fused QKV, compiled UNet (channels-last when compiled). Returns the same pipeline."
-    if pipe.device.type != "cuda": return pipe
-    if fuse_qkv: pipe.fuse_qkv_projections()
-    if compile if channels_last is None else channels_last: pipe.unet.to(memory_format=torch.channels_last)
-    if compile: pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True, dynamic=False)
+def optimize_pipeline(
+    pipe, compile: bool = True, fuse_qkv: bool = True, channels_last: bool | None = None, compile_mode: str = "default"
+):
+    "Speed up an inference pipeline on CUDA: fused QKV, compiled UNet (channels-last when compiled); returns it."
+    if pipe.device.type != "cuda":
+        return pipe
+    if fuse_qkv:
+        pipe.fuse_qkv_projections()
+    if compile if channels_last is None else channels_last:
+        pipe.unet.to(memory_format=torch.channels_last)
+    if compile:
+        pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True, dynamic=False)
     return pipe
 
 # %% ../nbs/10_sd2.ipynb #c021
+SD2_LORA_PREFIXES = ("unet.", "lora_unet_")
+
+
 def load_lora(pipe, path, scale: float = 1.0):
-    "Load a UNet LoRA (diffusers format) or a partial fine-tune into `pipe` and return it; errors name the file."
+    "Load a UNet LoRA (diffusers / peft / kohya keys) or a partial fine-tune into `pipe`; errors name the file."
+    if not math.isfinite(scale):
+        raise InputError(f"--lora-scale {scale}: expected a finite number")
     path = Path(path)
-    if not path.is_file(): raise InputError(f"{path}: LoRA file not found")
-    from safetensors.torch import load_file
-    try: sd = load_file(str(path))
-    except Exception as e: raise InputError(f"{path}: not a readable safetensors file ({e})") from None
-    if any("lora" in k for k in sd):
-        if not any(k.startswith("unet.") or k.startswith("lora_unet") for k in sd):
-            raise InputError(f"{path}: contains LoRA weights but none for the UNet (keys like {next(iter(sd))!r})")
+    state, metadata = read_safetensors(path)
+    if lora_down_keys(state) or lora_pair_errors(state) or metadata.get(LORA_KIND_KEY):
+        check_lora_state(path, state, metadata, "sd2_inpaint", SD2_LORA_PREFIXES)
         try:
-            if "lora" in (getattr(pipe.unet, "peft_config", None) or {}): pipe.delete_adapters("lora")
+            if "lora" in (getattr(pipe.unet, "peft_config", None) or {}):
+                pipe.delete_adapters("lora")
             pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="lora")
-        except (RuntimeError, ValueError, KeyError) as e:
-            raise InputError(f"{path}: LoRA does not fit this UNet (another architecture?): {str(e).splitlines()[0][:300]}") from None
+        except (RuntimeError, ValueError, KeyError, IndexError) as e:
+            raise InputError(
+                f"{path}: LoRA does not fit this UNet (another architecture?): {str(e).splitlines()[0][:300]}"
+            ) from None
+        check_lora_loaded(pipe.unet, state, "lora", path, SD2_LORA_PREFIXES)
         pipe.set_adapters(["lora"], adapter_weights=[scale])
         return pipe
     own = pipe.unet.state_dict()
-    bad = [k for k, v in sd.items() if k not in own or own[k].shape != v.shape]
-    if bad: raise InputError(f"{path}: {len(bad)} tensors do not match this UNet (e.g. {bad[0]!r}); wrong file or architecture")
-    pipe.unet.load_state_dict({k: v.to(own[k].dtype) for k, v in sd.items()}, strict=False)
+    bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise InputError(
+            f"{path}: {len(bad)} tensors do not match this UNet (e.g. {bad[0]!r}); wrong file or architecture"
+        )
+    pipe.unet.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
     return pipe
 
 # %% ../nbs/10_sd2.ipynb #c023
 @dataclass
 class SD2Settings:
     "Generation settings of seed 001's inference script."
-    size: int | None = 512
-    steps: int = 30
-    guidance: float = 5.0
-    prompt: str = ""
-    negative_prompt: str = ""
-    strength: float = 1.0
+
+    size: int | None = 512  # longer side for the model, rounded to a multiple of 8 (None: the image's own size)
+    steps: int = 30  # denoising steps
+    guidance: float = 5.0  # classifier-free guidance scale
+    prompt: str = ""  # text prompt
+    negative_prompt: str = ""  # negative text prompt
+    strength: float = 1.0  # 1.0 starts from pure noise; lower keeps more of the masked image
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise InputError(f"--steps {self.steps}: expected at least 1")
+        if self.size is not None and self.size < 8:
+            raise InputError(f"--size {self.size}: expected at least 8")
+        if not math.isfinite(self.guidance):
+            raise InputError(f"--guidance {self.guidance}: expected a finite number")
+        if not 0 < self.strength <= 1:
+            raise InputError(f"--strength {self.strength}: expected a number in (0, 1]")
 
 # %% ../nbs/10_sd2.ipynb #c024
 class SD2Inpainter:
     "SD2-inpainting as an inpainter: (image, mask, seed) → image at the original size with known pixels kept."
+
     name = "sd2"
-    def __init__(self, pipe=None, settings: SD2Settings | None = None, model: str = "tiny", lora: str | None = None,
-                 lora_scale: float = 1.0, scheduler: str | None = None, cache_dir: str | None = None, device: str | None = None, **kw):
-        self.pipe = pipe if pipe is not None else load_inpaint_pipeline(model, cache_dir=cache_dir, device=device, scheduler=scheduler)
-        if pipe is not None: set_scheduler(self.pipe, scheduler)
+
+    def __init__(
+        self,
+        pipe=None,
+        settings: SD2Settings | None = None,
+        model: str = "tiny",
+        lora: str | None = None,
+        lora_scale: float = 1.0,
+        scheduler: str | None = None,
+        cache_dir: str | None = None,
+        device: str | None = None,
+        **kw,
+    ):
+        if pipe is None:
+            pipe = load_inpaint_pipeline(model, cache_dir=cache_dir, device=device, scheduler=scheduler)
+        else:
+            set_scheduler(pipe, scheduler)
+        self.pipe = pipe
         self.settings = replace(settings or SD2Settings(), **kw)
-        if lora: load_lora(self.pipe, lora, lora_scale)
+        if lora:
+            load_lora(self.pipe, lora, lora_scale)
 
     @torch.no_grad()
-    def __call__(self, image, mask, seed=None, **overrides):
+    def __call__(self, image, mask, seed=None, on_step=None, **overrides):
+        "Inpaint; `on_step()` is called after every denoising step (progress bars)."
         check_pair(image, mask)
         s = replace(self.settings, **overrides)
         im, mk, hw = to_model_size(image, mask, s.size, multiple=8)
         dev = self.pipe.device
         gen = torch.Generator(device="cpu").manual_seed(int(seed) if seed is not None else torch.seed() % 2**63)
-        out = self.pipe(prompt=s.prompt, negative_prompt=s.negative_prompt or None, image=im[None].to(dev), mask_image=mk[None].to(dev),
-                        height=im.shape[-2], width=im.shape[-1], num_inference_steps=s.steps, guidance_scale=s.guidance,
-                        strength=s.strength, generator=gen, output_type="pt").images[0]
-        if not torch.isfinite(out).all(): raise RuntimeError("SD2 pipeline produced NaN/inf (fp16 overflow? try dtype float32)")
+        callback = None
+        if on_step is not None:
+
+            def callback(pipe, i, t, kwargs):
+                on_step()
+                return kwargs
+
+        out = self.pipe(
+            prompt=s.prompt,
+            negative_prompt=s.negative_prompt or None,
+            image=im[None].to(dev),
+            mask_image=mk[None].to(dev),
+            height=im.shape[-2],
+            width=im.shape[-1],
+            num_inference_steps=s.steps,
+            guidance_scale=s.guidance,
+            strength=s.strength,
+            generator=gen,
+            output_type="pt",
+            callback_on_step_end=callback,
+        ).images[0]
+        if not torch.isfinite(out).all():
+            raise RuntimeError("SD2 pipeline produced NaN/inf (fp16 overflow? try dtype float32)")
         return blend_known(from_model_size(out.float().cpu().clamp(0, 1), hw), image, mask)
 
-register_inpainter("sd2")(SD2Inpainter)
-
 # %% ../nbs/10_sd2.ipynb #c027
-def inpaint_rows(inpainter, image: torch.Tensor, mask: torch.Tensor, rows: int = 1, seed: int | None = None):
-    "Run `inpainter` once per collage row; returns (results, seeds)."
+def inpaint_rows(
+    inpainter, image: torch.Tensor, mask: torch.Tensor, rows: int = 1, seed: int | None = None, on_step=None
+):
+    "Run `inpainter` once per collage row; returns (results, seeds). `on_step` reaches SD2's denoising steps."
     seeds = row_seeds(seed, rows)
-    return [inpainter(image, mask, s) for s in seeds], seeds
+    kw = {"on_step": on_step} if on_step is not None and isinstance(inpainter, SD2Inpainter) else {}
+    return [inpainter(image, mask, s, **kw) for s in seeds], seeds
 
 # %% ../nbs/10_sd2.ipynb #c028
-def infer_file(inpainter, image_path, mask_path, output, mask_mode: str = "black", rows: int = 1, seed: int | None = None,
-               spacing_h: int = 20, spacing_v: int = 20) -> Path:
-    "Inpaint one image/mask pair `rows` times and save seed 001's collage to `output`."
+def infer_file(
+    inpainter,
+    image_path,
+    mask_path,
+    output,
+    mask_mode: str = DEFAULT_MASK_MODE,
+    rows: int = 1,
+    seed: int | None = None,
+    spacing_h: int = 20,
+    spacing_v: int = 20,
+    progress: bool = True,
+) -> Path:
+    "Inpaint one image/mask pair `rows` times and save seed 001's collage to `output` (a bar counts the SD2 steps)."
+    from tqdm.auto import tqdm
     from heritage_inpaint.io import load_image, load_mask, save_image
+
     image = load_image(image_path)
     mask = load_mask(mask_path, mask_mode, size=tuple(image.shape[-2:]))
-    results, _ = inpaint_rows(inpainter, image, mask, rows, seed)
+    on_step, bar = None, None
+    if progress and isinstance(inpainter, SD2Inpainter):
+        total = rows * inpainter.settings.steps
+        bar = tqdm(total=total, desc=f"inpaint {Path(image_path).name}", unit="step")
+        on_step = lambda: bar.update(1)
+    try:
+        results, _ = inpaint_rows(inpainter, image, mask, rows, seed, on_step)
+    finally:
+        if bar is not None:
+            bar.close()
     return save_image(make_collage(image, mask, results, spacing_h, spacing_v), output)
 
 # %% ../nbs/10_sd2.ipynb #c029
-def infer_folder(inpainter, image_dir, mask_dir, output_dir, mask_mode: str = "black", rows: int = 1, seed: int | None = None,
-                 spacing_h: int = 20, spacing_v: int = 20, skip_unmatched: bool = False) -> list[Path]:
-    "Batch inference: every stem-matched pair below the two folders → `output_dir/<stem>_collage.png`."
+def infer_folder(
+    inpainter,
+    image_dir,
+    mask_dir,
+    output_dir,
+    mask_mode: str = DEFAULT_MASK_MODE,
+    rows: int = 1,
+    seed: int | None = None,
+    spacing_h: int = 20,
+    spacing_v: int = 20,
+    skip_unmatched: bool = False,
+) -> list[Path]:
+    """Batch inference: every stem-matched pair below the two folders → `output_dir/<stem>_collage.png`. A pair that
+    fails is reported with the others at the end, after the rest ran; the message lists what was written."""
     from tqdm.auto import tqdm
     from heritage_inpaint.io import pair_images_masks
+
     pairing = pair_images_masks(image_dir, mask_dir)
     if pairing.images_without_masks and not skip_unmatched:
-        raise InputError(f"{image_dir}: {len(pairing.images_without_masks)} images have no mask in {mask_dir}: "
-                         + ", ".join(map(str, pairing.images_without_masks)) + " (pass --skip_unmatched to run the others)")
-    if pairing.masks_without_images or pairing.images_without_masks: warnings.warn(pairing.describe(), stacklevel=2)
-    if not pairing.pairs: raise InputError(f"{image_dir}: no image/mask pairs (matched by file stem) with {mask_dir}")
-    return [infer_file(inpainter, ip, mp, Path(output_dir) / f"{stem}_collage.png", mask_mode, rows, seed, spacing_h, spacing_v)
-            for stem, ip, mp in tqdm(pairing.pairs, desc="infer", unit="image")]
+        raise InputError(
+            f"{image_dir}: {len(pairing.images_without_masks)} images have no mask in {mask_dir}: "
+            + ", ".join(map(str, pairing.images_without_masks))
+            + " (pass --skip_unmatched to run the others)"
+        )
+    if pairing.masks_without_images or pairing.images_without_masks:
+        warnings.warn(pairing.describe(), stacklevel=2)
+    if not pairing.pairs:
+        raise InputError(f"{image_dir}: no image/mask pairs (matched by file stem) with {mask_dir}")
+    written, failed = [], []
+    for stem, ip, mp in tqdm(pairing.pairs, desc="infer", unit="image"):
+        try:
+            written.append(
+                infer_file(
+                    inpainter,
+                    ip,
+                    mp,
+                    Path(output_dir) / f"{stem}_collage.png",
+                    mask_mode,
+                    rows,
+                    seed,
+                    spacing_h,
+                    spacing_v,
+                    progress=False,
+                )
+            )
+        except InputError as e:
+            failed.append(str(e))
+    if failed:
+        raise InputError(
+            f"{len(failed)} of {len(pairing.pairs)} pairs failed ({len(written)} collages written to "
+            f"{output_dir}):\n  " + "\n  ".join(failed)
+        )
+    return written
+
+# %% ../nbs/10_sd2.ipynb #c030b
+@dataclass
+class InferConfig:
+    "Seed 001's inference script: one image/mask pair, or two folders of them, inpainted into collages."
+
+    image: str | None = None  # image file (single mode)
+    mask: str | None = None  # mask file (single mode)
+    out: str | None = None  # collage file to write (single mode)
+    image_dir: str | None = None  # image folder, recursive (batch mode)
+    mask_dir: str | None = None  # mask folder, matched by file stem (batch mode)
+    out_dir: str | None = None  # folder for <stem>_collage.png (batch mode)
+    skip_unmatched: bool = False  # batch mode: run the pairs even if some images have no mask
+    model: str = DEFAULT_SD2_MODEL  # hub id, local pipeline folder, or the offline presets tiny / full
+    cache_dir: str | None = None  # Hugging Face cache folder for hub ids
+    scheduler: str | None = None  # ddim | pndm | euler | euler_a | dpm++ | unipc (None: the model's own)
+    settings: SD2Settings = field(default_factory=SD2Settings)  # generation settings (flags of their own)
+    mask_mode: str = DEFAULT_MASK_MODE  # file convention of masks: black = fill or white = fill
+    rows: int = 1  # results per image, one collage row each
+    seed: int = 0  # > 0: row i uses seed + i; 0: random seeds
+    spacing_h: int = 20  # collage gap between columns, pixels
+    spacing_v: int = 20  # collage gap between rows, pixels
+    lora: str | None = None  # lora_unet.safetensors or unet_partial_tuned.safetensors
+    lora_scale: float = 1.0  # strength of the LoRA (0: off)
+    device: str | None = None  # cuda | cpu (None: cuda when available)
+
+    def __post_init__(self):
+        if self.rows < 1:
+            raise InputError(f"--rows {self.rows}: expected at least 1")
+        if not math.isfinite(self.lora_scale):
+            raise InputError(f"--lora-scale {self.lora_scale}: expected a finite number")
+        if self.scheduler is not None and self.scheduler not in SCHEDULERS:
+            raise InputError(f"--scheduler {self.scheduler!r}: expected one of {', '.join(SCHEDULERS)}")
+
+# %% ../nbs/10_sd2.ipynb #c030c
+def run_infer(cfg: InferConfig) -> list[Path]:
+    "Check the mode and the inputs, then load the model and write the collage(s); returns the written paths."
+    single, batch = [cfg.image, cfg.mask, cfg.out], [cfg.image_dir, cfg.mask_dir, cfg.out_dir]
+    if all(single) == all(batch) or (any(single) and any(batch)):
+        raise InputError("infer: give either --image --mask --out, or --image-dir --mask-dir --out-dir")
+    for p in (cfg.image, cfg.mask) if all(single) else ():
+        if not Path(p).is_file():
+            raise InputError(f"{p}: file not found")
+    for p in (cfg.image_dir, cfg.mask_dir) if all(batch) else ():
+        if not Path(p).is_dir():
+            raise InputError(f"{p}: folder not found")
+    if cfg.lora and not Path(cfg.lora).is_file():
+        raise InputError(f"{cfg.lora}: LoRA file not found")
+    inp = SD2Inpainter(
+        model=cfg.model,
+        cache_dir=cfg.cache_dir,
+        scheduler=cfg.scheduler,
+        lora=cfg.lora,
+        lora_scale=cfg.lora_scale,
+        device=cfg.device,
+        settings=cfg.settings,
+    )
+    kw = dict(
+        mask_mode=cfg.mask_mode, rows=cfg.rows, seed=cfg.seed or None, spacing_h=cfg.spacing_h, spacing_v=cfg.spacing_v
+    )
+    if all(single):
+        return [infer_file(inp, cfg.image, cfg.mask, cfg.out, **kw)]
+    return infer_folder(inp, cfg.image_dir, cfg.mask_dir, cfg.out_dir, skip_unmatched=cfg.skip_unmatched, **kw)

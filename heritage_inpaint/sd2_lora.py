@@ -4,57 +4,72 @@
 
 # %% ../nbs/11_sd2_lora.ipynb #c003
 from __future__ import annotations
-import json, os, shutil, warnings
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from .io import InputError, atomic_write, list_images, load_image, load_mask, pair_images_masks, resize_image, resize_mask
+from heritage_inpaint.io import (
+    DEFAULT_MASK_MODE,
+    InputError,
+    atomic_write,
+    list_images,
+    load_image,
+    load_mask,
+    pair_images_masks,
+    resize_image,
+    resize_mask,
+)
+from .lora_files import save_lora_file
 from .masks import random_mask
 from .samples import sample_dir
+from .training import TrainResult, TrainingRun, check_finite_loss, sample_generators, trainable_state
 
 # %% auto #0
 __all__ = ['ATTENTION_PROJECTIONS', 'LoraTrainConfig', 'InpaintTrainData', 'encode_inpaint_batch', 'diffusion_target',
-           'inpaint_diffusion_loss', 'sample_generators', 'noise_and_timesteps', 'TrainingDiverged',
-           'check_finite_loss', 'prepare_trainable_unet', 'trainable_state', 'save_checkpoint',
-           'load_latest_checkpoint', 'save_trained_weights', 'finish_training', 'train_lora']
+           'inpaint_diffusion_loss', 'noise_and_timesteps', 'prepare_trainable_unet', 'save_trained_weights',
+           'train_lora']
 
 # %% ../nbs/11_sd2_lora.ipynb #c005
 ATTENTION_PROJECTIONS = ("to_q", "to_k", "to_v", "to_out.0")
 
+
 @dataclass
 class LoraTrainConfig:
     "Everything a LoRA / partial fine-tuning run needs (seed 001's flags plus accelerate's)."
-    image_dir: str | None = None          # None: the embedded samples
-    mask_dir: str | None = None           # None: random masks of `mask_kind` (or the embedded masks for samples)
-    mask_mode: str = "black"
-    mask_kind: str = "medium"
-    model: str = "tiny"                   # preset, local pipeline folder or hub id
-    cache_dir: str | None = None
-    size: int = 512
-    batch: int = 1
-    accum: int = 4
-    lr: float = 1e-4
-    steps: int = 1000                     # optimizer steps
-    rank: int = 16
-    alpha: float | None = None            # None: alpha = rank
-    target_modules: tuple[str, ...] = ATTENTION_PROJECTIONS
-    mode: str = "lora"                    # lora | partial
-    mixed_precision: str = "no"           # no | fp16 | bf16
-    prompt: str = ""
-    out_dir: str = "weights"
-    checkpoint_every: int = 100
-    keep_checkpoints: int = 2
-    resume: bool = False
-    seed: int = 0
-    flip: bool = True
+
+    image_dir: str | None = None  # None: the embedded samples
+    mask_dir: str | None = None  # None: random masks of `mask_kind` (or the embedded masks for samples)
+    mask_mode: str = DEFAULT_MASK_MODE  # file convention of mask_dir: black = fill or white = fill
+    mask_kind: str = "medium"  # family of generated masks: thin | medium | thick | box
+    model: str = "tiny"  # preset, local pipeline folder or hub id
+    cache_dir: str | None = None  # Hugging Face cache folder for hub ids
+    size: int = 512  # training crop side in pixels (multiple of 8)
+    batch: int = 1  # images per process and micro-step
+    accum: int = 4  # gradient accumulation micro-steps per optimizer step
+    lr: float = 1e-4  # AdamW learning rate
+    steps: int = 1000  # optimizer steps
+    rank: int = 16  # LoRA rank
+    alpha: float | None = None  # None: alpha = rank
+    target_modules: tuple[str, ...] = ATTENTION_PROJECTIONS  # UNet modules that get LoRA adapters
+    mode: str = "lora"  # lora | partial
+    mixed_precision: str = "no"  # no | fp16 | bf16
+    prompt: str = ""  # text prompt used for every training image
+    out_dir: str = "weights"  # output folder: weights, checkpoints/, logs/, metrics.csv
+    checkpoint_every: int = 100  # optimizer steps between checkpoints
+    keep_checkpoints: int = 2  # newest checkpoints kept
+    resume: bool = False  # continue the run in out_dir
+    overwrite: bool = False  # replace the run in out_dir
+    seed: int = 0  # seeds data, masks, noise and timesteps per global sample
+    flip: bool = True  # random horizontal flips
 
 # %% ../nbs/11_sd2_lora.ipynb #c007
 class InpaintTrainData:
     "Image (and optional mask) files for training; `sample(k, generator)` returns a `size²` crop pair."
+
     def __init__(self, cfg: LoraTrainConfig):
         self.cfg = cfg
         if cfg.image_dir is None:
@@ -64,12 +79,15 @@ class InpaintTrainData:
             self.items, self.mask_mode = [(p, None) for p in list_images(cfg.image_dir).values()], cfg.mask_mode
         else:
             pr = pair_images_masks(cfg.image_dir, cfg.mask_dir)
-            if pr.images_without_masks: warnings.warn(pr.describe(), stacklevel=2)
+            if pr.images_without_masks:
+                warnings.warn(pr.describe(), stacklevel=2)
             self.items, self.mask_mode = [(i, m) for _, i, m in pr.pairs], cfg.mask_mode
-        if not self.items: raise InputError(f"{cfg.image_dir}: no training images")
+        if not self.items:
+            raise InputError(f"{cfg.image_dir}: no training images")
         self._cache: dict = {}
 
-    def __len__(self): return len(self.items)
+    def __len__(self):
+        return len(self.items)
 
     def _load(self, i):
         if i not in self._cache:
@@ -84,13 +102,20 @@ class InpaintTrainData:
         S = self.cfg.size
         i = int(torch.randint(len(self.items), (1,), generator=g))
         img, mk = self._load(i)
-        h, w = img.shape[-2:]; s = S / min(h, w)
+        h, w = img.shape[-2:]
+        s = S / min(h, w)
         hw = (max(S, round(h * s)), max(S, round(w * s)))
         img = resize_image(img, hw)
-        mk = resize_mask(mk, hw) if mk is not None else random_mask(*hw, self.cfg.mask_kind, seed=int(torch.randint(2**31, (1,), generator=g)))
-        y = int(torch.randint(hw[0] - S + 1, (1,), generator=g)); x = int(torch.randint(hw[1] - S + 1, (1,), generator=g))
-        img, mk = img[:, y:y + S, x:x + S], mk[:, y:y + S, x:x + S]
-        if self.cfg.flip and torch.rand(1, generator=g).item() < 0.5: img, mk = img.flip(-1), mk.flip(-1)
+        mk = (
+            resize_mask(mk, hw)
+            if mk is not None
+            else random_mask(*hw, self.cfg.mask_kind, seed=int(torch.randint(2**31, (1,), generator=g)))
+        )
+        y = int(torch.randint(hw[0] - S + 1, (1,), generator=g))
+        x = int(torch.randint(hw[1] - S + 1, (1,), generator=g))
+        img, mk = img[:, y : y + S, x : x + S], mk[:, y : y + S, x : x + S]
+        if self.cfg.flip and torch.rand(1, generator=g).item() < 0.5:
+            img, mk = img.flip(-1), mk.flip(-1)
         return img * 2 - 1, mk
 
 # %% ../nbs/11_sd2_lora.ipynb #c010
@@ -105,21 +130,20 @@ def encode_inpaint_batch(vae, pixels: torch.Tensor, mask: torch.Tensor, generato
 def diffusion_target(scheduler, latents: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
     "What the UNet should predict: the noise (`epsilon`) or the velocity (`v_prediction`), per the scheduler config."
     pt = scheduler.config.prediction_type
-    if pt == "epsilon": return noise
-    if pt == "v_prediction": return scheduler.get_velocity(latents, noise, timesteps)
+    if pt == "epsilon":
+        return noise
+    if pt == "v_prediction":
+        return scheduler.get_velocity(latents, noise, timesteps)
     raise InputError(f"scheduler prediction_type {pt!r} is not supported (epsilon or v_prediction)")
 
 # %% ../nbs/11_sd2_lora.ipynb #c012
-def inpaint_diffusion_loss(unet, scheduler, latents, masked_latents, mask_latent, text_emb, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+def inpaint_diffusion_loss(
+    unet, scheduler, latents, masked_latents, mask_latent, text_emb, noise: torch.Tensor, timesteps: torch.Tensor
+) -> torch.Tensor:
     "MSE between the UNet's prediction on `cat[noisy, mask, masked_latents]` and the noise (or velocity) target."
     noisy = scheduler.add_noise(latents, noise, timesteps)
     pred = unet(torch.cat([noisy, mask_latent, masked_latents], 1), timesteps, text_emb).sample
     return F.mse_loss(pred.float(), diffusion_target(scheduler, latents, noise, timesteps).float())
-
-# %% ../nbs/11_sd2_lora.ipynb #c014
-def sample_generators(seed: int, micro_step: int, first: int, count: int) -> list[torch.Generator]:
-    "One generator per global sample index `first … first+count−1` of `micro_step`."
-    return [torch.Generator().manual_seed(hash((seed, micro_step, j)) % 2**63) for j in range(first, first + count)]
 
 # %% ../nbs/11_sd2_lora.ipynb #c015
 def noise_and_timesteps(gens: list[torch.Generator], shape, num_train_timesteps: int, device, dtype):
@@ -128,133 +152,77 @@ def noise_and_timesteps(gens: list[torch.Generator], shape, num_train_timesteps:
     t = torch.stack([torch.randint(0, num_train_timesteps, (), generator=g) for g in gens]).to(device)
     return noise, t
 
-# %% ../nbs/11_sd2_lora.ipynb #c016
-class TrainingDiverged(RuntimeError):
-    "The loss became NaN or infinite."
-
-def check_finite_loss(loss: torch.Tensor, step: int) -> torch.Tensor:
-    "Raise `TrainingDiverged` naming the step if `loss` is NaN/inf; return it otherwise."
-    if not torch.isfinite(loss).all():
-        raise TrainingDiverged(f"loss is {loss.item()} at step {step}: training diverged. Lower --lr, use "
-                               f"--mixed_precision bf16 instead of fp16, or resume from the last checkpoint.")
-    return loss
-
 # %% ../nbs/11_sd2_lora.ipynb #c019
 def prepare_trainable_unet(unet, cfg: LoraTrainConfig) -> list[torch.nn.Parameter]:
     "Freeze the UNet, then enable LoRA adapters or the attention projections; returns the trainable parameters."
     unet.requires_grad_(False)
     if cfg.mode == "lora":
         from peft import LoraConfig
-        unet.add_adapter(LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha or cfg.rank, init_lora_weights="gaussian",
-                                    target_modules=list(cfg.target_modules)))
+
+        unet.add_adapter(
+            LoraConfig(
+                r=cfg.rank,
+                lora_alpha=cfg.alpha or cfg.rank,
+                init_lora_weights="gaussian",
+                target_modules=list(cfg.target_modules),
+            )
+        )
     elif cfg.mode == "partial":
         for name, p in unet.named_parameters():
-            if any(f".{m}." in name for m in ATTENTION_PROJECTIONS) and (".attn1." in name or ".attn2." in name): p.requires_grad_(True)
-    else: raise InputError(f"mode={cfg.mode!r}: expected 'lora' or 'partial'")
+            if any(f".{m}." in name for m in ATTENTION_PROJECTIONS) and (".attn1." in name or ".attn2." in name):
+                p.requires_grad_(True)
+    else:
+        raise InputError(f"mode={cfg.mode!r}: expected 'lora' or 'partial'")
     params = [p for p in unet.parameters() if p.requires_grad]
-    if not params: raise InputError(f"no UNet parameters match target_modules={cfg.target_modules}")
+    if not params:
+        raise InputError(f"no UNet parameters match target_modules={cfg.target_modules}")
     return params
-
-# %% ../nbs/11_sd2_lora.ipynb #c021
-def trainable_state(unet) -> dict[str, torch.Tensor]:
-    "The trainable tensors of `unet`, by name, on CPU."
-    return {n: p.detach().float().cpu().contiguous() for n, p in unet.named_parameters() if p.requires_grad}
-
-# %% ../nbs/11_sd2_lora.ipynb #c022
-def save_checkpoint(ckpt_root: Path, step: int, unet, optimizer, lr_scheduler, keep: int = 2, extra: dict | None = None) -> Path:
-    "Atomically write `ckpt_root/step_{step:07d}` (trainable tensors, optimizer, scheduler, step, `extra` objects' state dicts); keep the newest `keep`."
-    final = ckpt_root / f"step_{step:07d}"
-    tmp = ckpt_root / f".tmp_step_{step:07d}"
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    save_file(trainable_state(unet), str(tmp / "trainable.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "lr_scheduler": lr_scheduler.state_dict()}, tmp / "optimizer.pt")
-    if extra: torch.save({k: v.state_dict() for k, v in extra.items()}, tmp / "extra.pt")
-    (tmp / "meta.json").write_text(json.dumps({"step": step}))
-    shutil.rmtree(final, ignore_errors=True); os.replace(tmp, final)
-    for old in sorted(ckpt_root.glob("step_*"))[:-keep]: shutil.rmtree(old, ignore_errors=True)
-    return final
-
-# %% ../nbs/11_sd2_lora.ipynb #c023
-def load_latest_checkpoint(ckpt_root: Path, unet, optimizer, lr_scheduler, extra: dict | None = None) -> int:
-    "Restore the newest readable checkpoint (and `extra` objects' states); a corrupt one is reported and the previous one used. Returns its step (0 if none)."
-    for ck in sorted(ckpt_root.glob("step_*"), reverse=True):
-        try:
-            sd = load_file(str(ck / "trainable.safetensors"))
-            opt = torch.load(ck / "optimizer.pt", map_location="cpu", weights_only=True)
-            step = json.loads((ck / "meta.json").read_text())["step"]
-            ext = torch.load(ck / "extra.pt", map_location="cpu", weights_only=True) if extra else {}
-            if extra and set(ext) != set(extra): raise KeyError(f"extra states {sorted(ext)} != {sorted(extra)}")
-        except Exception as e:
-            warnings.warn(f"{ck}: checkpoint unreadable ({type(e).__name__}: {e}); trying the previous one", stacklevel=2)
-            continue
-        params = dict(unet.named_parameters())
-        missing = [k for k in sd if k not in params]
-        if missing: raise InputError(f"{ck}: checkpoint does not match this model/config (e.g. {missing[0]!r})")
-        with torch.no_grad():
-            for k, v in sd.items(): params[k].copy_(v)
-        optimizer.load_state_dict(opt["optimizer"]); lr_scheduler.load_state_dict(opt["lr_scheduler"])
-        for k, obj in (extra or {}).items(): obj.load_state_dict(ext[k])
-        return step
-    return 0
 
 # %% ../nbs/11_sd2_lora.ipynb #c025
 def save_trained_weights(unet, cfg: LoraTrainConfig) -> Path:
-    "Write `lora_unet.safetensors` (diffusers LoRA format) or `unet_partial_tuned.safetensors` into `cfg.out_dir`."
-    out = Path(cfg.out_dir); out.mkdir(parents=True, exist_ok=True)
+    "Write `lora_unet.safetensors` (scale folded in) or `unet_partial_tuned.safetensors` into `cfg.out_dir`."
+    out = Path(cfg.out_dir)
     if cfg.mode == "lora":
-        from diffusers import StableDiffusionInpaintPipeline
-        from diffusers.utils import convert_state_dict_to_diffusers
-        from peft.utils import get_peft_model_state_dict
-        layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
-        StableDiffusionInpaintPipeline.save_lora_weights(str(out), unet_lora_layers=layers, weight_name="lora_unet.safetensors")
-        return out / "lora_unet.safetensors"
+        return save_lora_file(unet, out / "lora_unet.safetensors", "sd2_inpaint")
     return atomic_write(out / "unet_partial_tuned.safetensors", lambda tmp: save_file(trainable_state(unet), tmp))
 
-# %% ../nbs/11_sd2_lora.ipynb #c026b
-def finish_training(acc) -> None:
-    """End an accelerate run: free the prepared models, stop the trackers, destroy the process group, in that order.
-    Delete your own references to the prepared (DDP-wrapped) models first."""
-    import gc
-    import torch.distributed as dist
-    group = dist.group.WORLD if dist.is_available() and dist.is_initialized() else None
-    acc.free_memory()          # accelerate's references to the wrapped models: their DDP reducers die here, group still held
-    gc.collect()               # ... also those kept alive by a reference cycle
-    acc.end_training()
-    del group                  # the last reference goes through the binding that releases the GIL
-
 # %% ../nbs/11_sd2_lora.ipynb #c027
-def train_lora(cfg: LoraTrainConfig, pipe=None) -> dict:
-    "Fine-tune SD2-inpainting with LoRA or partial attention tuning; returns {'weights', 'losses', 'step'}."
-    from accelerate import Accelerator
+def train_lora(cfg: LoraTrainConfig, pipe=None) -> TrainResult:
+    "Fine-tune SD2-inpainting with LoRA or partial attention tuning; `history` rows hold `loss` and `lr`."
     from diffusers import DDPMScheduler
     from diffusers.optimization import get_scheduler
-    from tqdm.auto import tqdm
     from heritage_inpaint.sd2 import load_inpaint_pipeline
 
-    out = Path(cfg.out_dir)
-    acc = Accelerator(cpu=not torch.cuda.is_available(),   # without it, CPU processes under torchrun would not join one group
-                      gradient_accumulation_steps=cfg.accum, mixed_precision=cfg.mixed_precision,
-                      log_with="tensorboard", project_dir=str(out / "logs"))
-    if pipe is None: pipe = load_inpaint_pipeline(cfg.model, cache_dir=cfg.cache_dir, device=str(acc.device), dtype=torch.float32, seed=cfg.seed)
+    data = InpaintTrainData(cfg)  # cheap checks before the folder and the model
+    run = TrainingRun("sd2_lora", cfg, mixed_precision=cfg.mixed_precision, accum=cfg.accum)
+    acc = run.acc
+    if pipe is None:
+        pipe = load_inpaint_pipeline(
+            cfg.model, cache_dir=cfg.cache_dir, device=str(acc.device), dtype=torch.float32, seed=cfg.seed
+        )
     unet, vae, text_encoder = pipe.unet, pipe.vae, pipe.text_encoder
-    vae.requires_grad_(False); text_encoder.requires_grad_(False)
+    vae.requires_grad_(False)
+    text_encoder.requires_grad_(False)
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     params = prepare_trainable_unet(unet, cfg)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr)
     lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=min(10, cfg.steps // 10))
-    data = InpaintTrainData(cfg)
     unet, optimizer, lr_scheduler = acc.prepare(unet, optimizer, lr_scheduler)
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(cfg.mixed_precision, torch.float32)
-    vae.to(acc.device, weight_dtype); text_encoder.to(acc.device, weight_dtype)
+    vae.to(acc.device, weight_dtype)
+    text_encoder.to(acc.device, weight_dtype)
     with torch.no_grad():
-        ids = pipe.tokenizer([cfg.prompt] * cfg.batch, padding="max_length", max_length=pipe.tokenizer.model_max_length,
-                             truncation=True, return_tensors="pt").input_ids.to(acc.device)
+        ids = pipe.tokenizer(
+            [cfg.prompt] * cfg.batch,
+            padding="max_length",
+            max_length=pipe.tokenizer.model_max_length,
+            truncation=True,
+            return_tensors="pt",
+        ).input_ids.to(acc.device)
         text_emb = text_encoder(ids)[0]
-    ckpt_root = out / "checkpoints"
-    start = load_latest_checkpoint(ckpt_root, acc.unwrap_model(unet), optimizer, lr_scheduler) if cfg.resume else 0
-    if acc.is_main_process: acc.init_trackers("sd2_lora", config={k: str(v) for k, v in asdict(cfg).items()})
-    losses, bar = [], tqdm(range(start, cfg.steps), desc=f"train {cfg.mode}", disable=not acc.is_local_main_process)
+    run.start(acc.unwrap_model(unet), optimizer, lr_scheduler)
     unet.train()
+    bar = run.progress(cfg.steps, f"train {cfg.mode}")
     for step in bar:
         step_loss = 0.0
         for micro in range(cfg.accum):
@@ -263,24 +231,27 @@ def train_lora(cfg: LoraTrainConfig, pipe=None) -> dict:
             pixels = torch.stack([b[0] for b in batch]).to(acc.device, weight_dtype)
             mask = torch.stack([b[1] for b in batch]).to(acc.device, weight_dtype)
             with acc.accumulate(unet):
-                with torch.no_grad(): lat, mlat, mk = encode_inpaint_batch(vae, pixels, mask, gens)
+                with torch.no_grad():
+                    lat, mlat, mk = encode_inpaint_batch(vae, pixels, mask, gens)
                 lat, mlat, mk = lat.float(), mlat.float(), mk.float()
-                noise, t = noise_and_timesteps(gens, lat.shape[1:], noise_scheduler.config.num_train_timesteps, acc.device, lat.dtype)
+                noise, t = noise_and_timesteps(
+                    gens, lat.shape[1:], noise_scheduler.config.num_train_timesteps, acc.device, lat.dtype
+                )
                 with acc.autocast():
                     loss = inpaint_diffusion_loss(unet, noise_scheduler, lat, mlat, mk, text_emb, noise, t)
-                check_finite_loss(loss, step + 1)
+                check_finite_loss(loss, step + 1, "lower --lr, or use --mixed-precision bf16 instead of fp16")
                 acc.backward(loss)
-                if acc.sync_gradients: acc.clip_grad_norm_(params, 1.0)
-                optimizer.step(); lr_scheduler.step(); optimizer.zero_grad(set_to_none=True)
+                if acc.sync_gradients:
+                    acc.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                lr_scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
             step_loss += acc.gather(loss.detach()[None]).mean().item() / cfg.accum
-        losses.append(step_loss)
-        acc.log({"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0]}, step=step + 1)
+        run.log(step + 1, {"loss": step_loss, "lr": lr_scheduler.get_last_lr()[0]})
         bar.set_postfix(loss=f"{step_loss:.4f}")
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            acc.wait_for_everyone()
-            if acc.is_main_process: save_checkpoint(ckpt_root, step + 1, acc.unwrap_model(unet), optimizer, lr_scheduler, cfg.keep_checkpoints)
+        if run.due(step + 1, cfg.checkpoint_every, cfg.steps):
+            run.checkpoint(step + 1, acc.unwrap_model(unet), optimizer, lr_scheduler)
     acc.wait_for_everyone()
-    weights = save_trained_weights(acc.unwrap_model(unet), cfg) if acc.is_main_process else None
-    del unet                                 # the DDP wrapper goes before the process group (finish_training)
-    finish_training(acc)
-    return {"weights": weights, "losses": losses, "step": cfg.steps}
+    weights = save_trained_weights(acc.unwrap_model(unet), cfg) if run.is_main else None
+    del unet  # the DDP wrapper goes before the process group (finish_training)
+    return run.finish(weights, cfg.steps)

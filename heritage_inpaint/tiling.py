@@ -4,7 +4,6 @@
 
 # %% ../nbs/31_tiling.ipynb #c003
 from __future__ import annotations
-import math
 from typing import Callable
 
 import torch
@@ -17,47 +16,61 @@ __all__ = ['tile_starts', 'gaussian_tile_weights', 'tiled_apply', 'tile_boundari
 # %% ../nbs/31_tiling.ipynb #c005
 def tile_starts(size: int, tile: int, stride: int) -> list[int]:
     "Window starts covering `[0, size)`: every `stride`, plus a last window flush with the end."
-    if tile <= 0 or stride <= 0: raise InputError(f"tile={tile}, stride={stride}: both must be positive")
-    if stride > tile: raise InputError(f"tile stride {stride} > tile {tile} would leave gaps between tiles")
-    if size <= tile: return [0]
+    if tile <= 0 or stride <= 0:
+        raise InputError(f"tile={tile}, stride={stride}: both must be positive")
+    if stride > tile:
+        raise InputError(f"tile stride {stride} > tile {tile} would leave gaps between tiles")
+    if size <= tile:
+        return [0]
     starts = list(range(0, size - tile + 1, stride))
     return starts if starts[-1] == size - tile else starts + [size - tile]
 
 # %% ../nbs/31_tiling.ipynb #c007
 def gaussian_tile_weights(h: int, w: int, var: float = 0.01) -> torch.Tensor:
     "Separable Gaussian window `[h,w]` (float32), centred, with variance `var` in units of the tile size."
+
     def axis(n):
         x = (torch.arange(n, dtype=torch.float64) - (n - 1) / 2) / n
-        return torch.exp(-x ** 2 / (2 * var))
+        return torch.exp(-(x**2) / (2 * var))
+
     return (axis(h)[:, None] * axis(w)[None, :]).float()
 
 # %% ../nbs/31_tiling.ipynb #c009
-def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int | None, stride: int | None = None,
-                scale: float = 1.0, tiles_per_call: int = 1) -> torch.Tensor:
+def tiled_apply(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    tile: int | None,
+    stride: int | None = None,
+    scale: float = 1.0,
+    tiles_per_call: int = 1,
+) -> torch.Tensor:
     "Apply `fn` (input `[B,C,h,w]` → output `[B,C',h·scale,w·scale]`) to `x` in Gaussian-blended tiles."
     H, W = x.shape[-2:]
-    if tile is None or (H <= tile and W <= tile): return fn(x)
+    if tile is None or (H <= tile and W <= tile):
+        return fn(x)
     stride = stride or tile // 2
     th, tw = min(tile, H), min(tile, W)
     if (th * scale) % 1 or (tw * scale) % 1 or (stride * scale) % 1:
         raise InputError(f"tile {tile}/stride {stride} times scale {scale} must be whole numbers of output pixels")
     windows = [(y, x0) for y in tile_starts(H, th, stride) for x0 in tile_starts(W, tw, stride)]
     if any((y * scale) % 1 or (x0 * scale) % 1 for y, x0 in windows):
-        raise InputError(f"input size {H}×{W} with scale {scale}: tile positions must be multiples of {round(1 / scale)}")
+        raise InputError(
+            f"input size {H}×{W} with scale {scale}: tile positions must be multiples of {round(1 / scale)}"
+        )
     oh, ow = round(th * scale), round(tw * scale)
     weight = gaussian_tile_weights(oh, ow).to(x.device)
     out = norm = None
     for i in range(0, len(windows), tiles_per_call):
-        group = windows[i:i + tiles_per_call]
-        y_all = fn(torch.cat([x[..., y:y + th, x0:x0 + tw] for y, x0 in group]))
+        group = windows[i : i + tiles_per_call]
+        y_all = fn(torch.cat([x[..., y : y + th, x0 : x0 + tw] for y, x0 in group]))
         for j, (y, x0) in enumerate(group):
-            part = y_all[j * len(x):(j + 1) * len(x)].float()
+            part = y_all[j * len(x) : (j + 1) * len(x)].float()
             if out is None:
                 out = torch.zeros(len(x), part.shape[1], round(H * scale), round(W * scale), device=x.device)
                 norm = torch.zeros(1, 1, *out.shape[-2:], device=x.device)
             ys, xs = round(y * scale), round(x0 * scale)
-            out[..., ys:ys + oh, xs:xs + ow] += part * weight
-            norm[..., ys:ys + oh, xs:xs + ow] += weight
+            out[..., ys : ys + oh, xs : xs + ow] += part * weight
+            norm[..., ys : ys + oh, xs : xs + ow] += weight
     return (out / norm).to(y_all.dtype)
 
 # %% ../nbs/31_tiling.ipynb #c013
@@ -66,12 +79,15 @@ def tile_boundaries(size: int, tile: int, stride: int) -> list[int]:
     s = tile_starts(size, tile, stride)
     return sorted({p for p in s if p > 0} | {p + tile for p in s if p + tile < size})
 
+
 def seam_score(img: torch.Tensor, rows: list[int], cols: list[int]) -> float:
     "Mean |gradient| across the given row/column boundaries ÷ mean |gradient| elsewhere (`[...,H,W]`)."
-    gx = (img[..., :, 1:] - img[..., :, :-1]).abs()            # gradient between column j-1 and j is gx[..., j-1]
+    gx = (img[..., :, 1:] - img[..., :, :-1]).abs()  # gradient between column j-1 and j is gx[..., j-1]
     gy = (img[..., 1:, :] - img[..., :-1, :]).abs()
-    cx = torch.zeros(gx.shape[-1], dtype=torch.bool); cx[[c - 1 for c in cols]] = True
-    cy = torch.zeros(gy.shape[-2], dtype=torch.bool); cy[[r - 1 for r in rows]] = True
+    cx = torch.zeros(gx.shape[-1], dtype=torch.bool)
+    cx[[c - 1 for c in cols]] = True
+    cy = torch.zeros(gy.shape[-2], dtype=torch.bool)
+    cy[[r - 1 for r in rows]] = True
     on = torch.cat([gx[..., cx].flatten(), gy[..., cy, :].flatten()])
     off = torch.cat([gx[..., ~cx].flatten(), gy[..., ~cy, :].flatten()])
     return float(on.mean() / off.mean())

@@ -17,11 +17,17 @@ __all__ = ['inpaint_explorer']
 
 # %% ../nbs/12_sd2_widgets.ipynb #c005
 def _png(t: torch.Tensor) -> bytes:
-    buf = _io.BytesIO(); Image.fromarray(to_uint8(t)).save(buf, format="PNG"); return buf.getvalue()
+    buf = _io.BytesIO()
+    Image.fromarray(to_uint8(t)).save(buf, format="PNG")
+    return buf.getvalue()
 
-def inpaint_explorer(inpainter, image: torch.Tensor, mask: torch.Tensor, max_steps: int = 50, has_lora: bool | None = None):
+
+def inpaint_explorer(
+    inpainter, image: torch.Tensor, mask: torch.Tensor, max_steps: int = 50, has_lora: bool | None = None
+):
     "An ipywidgets box with seed / guidance / steps / LoRA-strength sliders driving `inpainter` on one image."
     import ipywidgets as W
+
     has_lora = has_lora if has_lora is not None else bool(getattr(inpainter.pipe.unet, "peft_config", None))
     s = inpainter.settings
     seed = W.IntSlider(value=1, min=1, max=1000, description="seed")
@@ -31,12 +37,14 @@ def inpaint_explorer(inpainter, image: torch.Tensor, mask: torch.Tensor, max_ste
     view = W.Image(format="png")
 
     def render(*_):
-        if has_lora: inpainter.pipe.set_adapters(["lora"], adapter_weights=[lora.value])
+        if has_lora:
+            inpainter.pipe.set_adapters(["lora"], adapter_weights=[lora.value])
         out = inpainter(image, mask, seed.value, guidance=guidance.value, steps=steps.value)
         view.value = _png(make_collage(image, mask, [out], 10, 10))
         return out
 
-    for w in (seed, guidance, steps, lora): w.observe(render, names="value")
+    for w in (seed, guidance, steps, lora):
+        w.observe(render, names="value")
     box = W.VBox([W.HBox([seed, guidance]), W.HBox([steps, lora]), view])
     box.render = render
     return box

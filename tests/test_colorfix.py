@@ -19,13 +19,15 @@ def test_wavelet_blur_matches_scipy_dilated_correlation(radius):
 
 def test_color_fix_takes_low_band_of_the_input_and_high_band_of_the_output(photo):
     x = photo[None, :, :96, :128]
-    y = (x * torch.tensor([1.2, 0.8, 1.0]).view(1, 3, 1, 1) + 0.05).clamp(0, 1)            # colour-shifted "restoration"
-    y = y + 0.05 * torch.randn(y.shape, generator=torch.Generator().manual_seed(0))          # with its own detail
+    y = (x * torch.tensor([1.2, 0.8, 1.0]).view(1, 3, 1, 1) + 0.05).clamp(0, 1)  # colour-shifted "restoration"
+    y = y + 0.05 * torch.randn(y.shape, generator=torch.Generator().manual_seed(0))  # with its own detail
     out = wavelet_color_fix(y, x)
     low = lambda t: wavelet_decompose(t)[1]
     high = lambda t: wavelet_decompose(t)[0]
-    assert (low(out) - low(x)).norm() < 0.05 * (low(y) - low(x)).norm()       # colours: the input's (measured 0.02×)
-    assert (high(out) - high(y)).norm() < 0.1 * (high(x) - high(y)).norm()     # detail: the restored one's (measured 0.07×)
+    assert (low(out) - low(x)).norm() < 0.05 * (low(y) - low(x)).norm()  # colours: the input's (measured 0.02×)
+    assert (high(out) - high(y)).norm() < 0.1 * (
+        high(x) - high(y)
+    ).norm()  # detail: the restored one's (measured 0.07×)
     assert out.min() >= 0 and out.max() <= 1
     with pytest.raises(InputError, match="differ"):
         wavelet_color_fix(y, x[..., :-1])

@@ -16,17 +16,22 @@ def preds(B=4, seed=0, dtype=torch.float64):
 def diffusion_dpo_reference(pw, pl, rw, rl, tw, tl, beta_code):
     "The public Diffusion-DPO loss, transcribed independently in float64."
     mse = lambda a, b: ((a.double() - b.double()) ** 2).mean(dim=(1, 2, 3))
-    model_diff = mse(pw, tw) - mse(pl, tl); ref_diff = mse(rw, tw) - mse(rl, tl)
+    model_diff = mse(pw, tw) - mse(pl, tl)
+    ref_diff = mse(rw, tw) - mse(rl, tl)
     inside = -0.5 * beta_code * (model_diff - ref_diff)
-    return float(np.mean([np.logaddexp(0.0, -x) for x in inside.tolist()]))   # -log sigmoid(x) = log(1 + e^-x)
+    return float(np.mean([np.logaddexp(0.0, -x) for x in inside.tolist()]))  # -log sigmoid(x) = log(1 + e^-x)
 
 
 @pytest.mark.parametrize("beta", [0.5, 50.0, 2500.0])
 def test_full_image_region_equals_diffusion_dpo(beta):
     pw, pl, rw, rl, tw, tl = preds()
-    full = decompose_regions(torch.ones(4, 1, 16, 16), band=2)          # hole = everything, band = context = 0
-    out = region_reg_dpo_loss(pw, pl, rw, rl, tw, tl, full, RegionDPOConfig(beta=beta, alpha=(1, 0.3, 0.7), rho=(0, 0, 0)))
-    assert out.loss.item() == pytest.approx(diffusion_dpo_reference(pw, pl, rw, rl, tw, tl, 2 * beta), rel=1e-5, abs=1e-6)
+    full = decompose_regions(torch.ones(4, 1, 16, 16), band=2)  # hole = everything, band = context = 0
+    out = region_reg_dpo_loss(
+        pw, pl, rw, rl, tw, tl, full, RegionDPOConfig(beta=beta, alpha=(1, 0.3, 0.7), rho=(0, 0, 0))
+    )
+    assert out.loss.item() == pytest.approx(
+        diffusion_dpo_reference(pw, pl, rw, rl, tw, tl, 2 * beta), rel=1e-5, abs=1e-6
+    )
 
 
 def test_equal_alphas_three_regions_equal_diffusion_dpo():
@@ -52,7 +57,7 @@ def test_stable_for_large_beta_prime_s(scale):
     pw = pw.clone().requires_grad_(True)
     regions = decompose_regions(torch.ones(4, 1, 16, 16), band=0)
     s = region_reg_dpo_loss(pw, pl, rw, rl, tw, tl, regions, RegionDPOConfig(beta=1.0)).s_region
-    beta = scale / s.abs().min().item()                                 # every |β′ s| >= scale
+    beta = scale / s.abs().min().item()  # every |β′ s| >= scale
     out = region_reg_dpo_loss(pw, pl, rw, rl, tw, tl, regions, RegionDPOConfig(beta=beta))
     out.loss.backward()
     assert torch.isfinite(out.loss) and torch.isfinite(pw.grad).all() and torch.isfinite(out.dgr).all()
@@ -60,7 +65,8 @@ def test_stable_for_large_beta_prime_s(scale):
 
 
 def test_no_gradient_reaches_the_reference():
-    net = torch.nn.Conv2d(4, 4, 1); ref = torch.nn.Conv2d(4, 4, 1)
+    net = torch.nn.Conv2d(4, 4, 1)
+    ref = torch.nn.Conv2d(4, 4, 1)
     x_w, x_l, tw, tl = (torch.randn(2, 4, 8, 8) for _ in range(4))
     with torch.no_grad():
         rw, rl = ref(x_w), ref(x_l)
@@ -77,7 +83,7 @@ def test_dgr_is_the_gradient_scale_of_s_region():
     regions = decompose_regions(torch.ones(4, 1, 16, 16), band=0)
     cfg = RegionDPOConfig(beta=3.0, alpha=(1, 1, 1))
     s = region_reg_dpo_loss(pw, pl, rw, rl, tw, tl, regions, cfg).s_region.clone().requires_grad_(True)
-    (-F.logsigmoid(-cfg.beta * s)).sum().backward()                    # d loss_i / d s_i
+    (-F.logsigmoid(-cfg.beta * s)).sum().backward()  # d loss_i / d s_i
     out = region_reg_dpo_loss(pw, pl, rw, rl, tw, tl, regions, cfg)
     torch.testing.assert_close(out.dgr, s.grad)
     assert out.implicit_acc.item() == pytest.approx((out.s_region < 0).float().mean().item())
@@ -85,6 +91,7 @@ def test_dgr_is_the_gradient_scale_of_s_region():
 
 def test_min_snr_weighting():
     from diffusers import DDPMScheduler
+
     ac = DDPMScheduler().alphas_cumprod
     t = torch.tensor([1, 500, 999])
     w = timestep_weight(RegionDPOConfig(timestep_weighting="min_snr", snr_gamma=5.0), t, ac)

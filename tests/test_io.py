@@ -6,8 +6,15 @@ import pytest
 import torch
 from PIL import Image
 
-from heritage_inpaint.io import (InputError, from_model_size, load_image, load_mask, pair_images_masks,
-                                 save_image, to_model_size)
+from heritage_inpaint.io import (
+    InputError,
+    from_model_size,
+    load_image,
+    load_mask,
+    pair_images_masks,
+    save_image,
+    to_model_size,
+)
 
 
 def test_rgb_png_and_jpeg_roundtrip(tmp_path, rng):
@@ -21,13 +28,15 @@ def test_rgb_png_and_jpeg_roundtrip(tmp_path, rng):
 
 
 def test_exif_orientation_is_applied(tmp_path):
-    arr = np.zeros((10, 20, 3), np.uint8); arr[0, 0] = 255          # red-ish marker top-left of the stored pixels
+    arr = np.zeros((10, 20, 3), np.uint8)
+    arr[0, 0] = 255  # red-ish marker top-left of the stored pixels
     img = Image.fromarray(arr)
-    exif = img.getexif(); exif[0x0112] = 6                           # orientation 6: rotate 90° clockwise to display
+    exif = img.getexif()
+    exif[0x0112] = 6  # orientation 6: rotate 90° clockwise to display
     img.save(tmp_path / "o.jpg", exif=exif, quality=100)
     x = load_image(tmp_path / "o.jpg")
-    assert x.shape == (3, 20, 10)                                    # displayed as portrait
-    assert x[:, 0, -1].mean() > 0.8                                  # the marker moved to the top-right corner
+    assert x.shape == (3, 20, 10)  # displayed as portrait
+    assert x[:, 0, -1].mean() > 0.8  # the marker moved to the top-right corner
 
 
 def test_grayscale_and_palette(tmp_path, rng):
@@ -46,25 +55,35 @@ def test_rgba_composites_over_white_or_drops(tmp_path, rng):
     a = rgba[..., 3:] / 255.0
     expected = rgba[..., :3] / 255.0 * a + (1 - a)
     np.testing.assert_allclose(load_image(tmp_path / "a.png").permute(1, 2, 0).numpy(), expected, atol=1e-6)
-    np.testing.assert_allclose(load_image(tmp_path / "a.png", alpha="drop").permute(1, 2, 0).numpy(), rgba[..., :3] / 255.0, atol=1e-6)
+    np.testing.assert_allclose(
+        load_image(tmp_path / "a.png", alpha="drop").permute(1, 2, 0).numpy(), rgba[..., :3] / 255.0, atol=1e-6
+    )
     with pytest.raises(InputError, match="alpha"):
         load_image(tmp_path / "a.png", alpha="bogus")
 
 
 def test_16bit_rgb_png_keeps_precision(tmp_path, rng):
     arr = rng.integers(0, 65536, (6, 7, 3), dtype=np.uint16)
-    cv2.imwrite(str(tmp_path / "h.png"), arr[..., ::-1])            # OpenCV writes BGR
+    cv2.imwrite(str(tmp_path / "h.png"), arr[..., ::-1])  # OpenCV writes BGR
     x = load_image(tmp_path / "h.png")
     np.testing.assert_allclose(x.permute(1, 2, 0).numpy(), arr / 65535.0, atol=1e-7)
-    assert ((x * 65535).round() % 257 != 0).any()                    # not 8-bit values scaled up
+    assert ((x * 65535).round() % 257 != 0).any()  # not 8-bit values scaled up
 
 
-@pytest.mark.parametrize("content,msg", [(None, "file not found"), (b"", "file is empty"),
-                                         (b"not an image at all", "cannot decode"), ("truncated", "cannot decode")])
+@pytest.mark.parametrize(
+    "content,msg",
+    [
+        (None, "file not found"),
+        (b"", "file is empty"),
+        (b"not an image at all", "cannot decode"),
+        ("truncated", "cannot decode"),
+    ],
+)
 def test_bad_image_files_name_the_file(tmp_path, content, msg):
     p = tmp_path / "bad.png"
     if content == "truncated":
-        Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 7).save(p); p.write_bytes(p.read_bytes()[:60])
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 7).save(p)
+        p.write_bytes(p.read_bytes()[:60])
     elif content is not None:
         p.write_bytes(content)
     with pytest.raises(InputError, match=msg) as e:
@@ -81,7 +100,7 @@ def test_mask_modes_threshold_and_resize(tmp_path):
         white = load_mask(tmp_path / "m.png", "white")
     assert black[0, 0].tolist() == [1, 1, 1, 0, 0, 0] and white[0, 0].tolist() == [0, 0, 0, 1, 1, 1]
     big = load_mask(tmp_path / "m.png", "black", size=(4, 12), on_grey="ignore")
-    ref = np.asarray(Image.fromarray(g).resize((12, 4), Image.NEAREST)) < 128   # PIL nearest as the reference
+    ref = np.asarray(Image.fromarray(g).resize((12, 4), Image.NEAREST)) < 128  # PIL nearest as the reference
     np.testing.assert_array_equal(big[0].numpy(), ref.astype(np.float32))
     assert set(big.unique().tolist()) == {0.0, 1.0}
 
@@ -94,8 +113,10 @@ def test_grey_masks_warn_or_fail(tmp_path, rng):
         load_mask(tmp_path / "photo.png", on_grey="error")
 
 
-@pytest.mark.parametrize("value,mode,msg", [(255, "black", "no pixel to fill"), (0, "black", "every pixel"),
-                                             (0, "white", "no pixel to fill")])
+@pytest.mark.parametrize(
+    "value,mode,msg",
+    [(255, "black", "no pixel to fill"), (0, "black", "every pixel"), (0, "white", "no pixel to fill")],
+)
 def test_empty_and_full_masks_are_refused(tmp_path, value, mode, msg):
     Image.fromarray(np.full((8, 8), value, np.uint8)).save(tmp_path / "m.png")
     with pytest.raises(InputError, match=msg) as e:
@@ -120,11 +141,13 @@ def test_pairing_recursive_by_stem_lists_unmatched_and_refuses_duplicates(tmp_pa
 
 @pytest.mark.parametrize("hw,size", [((321, 481), None), ((321, 481), 768), ((1000, 37), 512), ((9, 9), None)])
 def test_model_size_multiples_of_8_and_exact_way_back(hw, size):
-    img = torch.rand(3, *hw); mask = (torch.rand(1, *hw) > 0.7).float()
+    img = torch.rand(3, *hw)
+    mask = (torch.rand(1, *hw) > 0.7).float()
     im, mk, orig = to_model_size(img, mask, size)
     assert im.shape[-1] % 8 == 0 and im.shape[-2] % 8 == 0 and mk.shape[-2:] == im.shape[-2:]
     assert set(mk.unique().tolist()) <= {0.0, 1.0}
-    if size: assert max(im.shape[-2:]) == size or abs(max(im.shape[-2:]) - size) < 8
+    if size:
+        assert max(im.shape[-2:]) == size or abs(max(im.shape[-2:]) - size) < 8
     assert abs(im.shape[-1] / im.shape[-2] - hw[1] / hw[0]) < 0.1 * hw[1] / hw[0] + 8 / min(im.shape[-2:])
     back = from_model_size(im, orig)
     assert back.shape == img.shape
@@ -133,7 +156,7 @@ def test_model_size_multiples_of_8_and_exact_way_back(hw, size):
 def test_way_back_preserves_content():
     const = torch.full((3, 50, 70), 0.25)
     im, _, orig = to_model_size(const, torch.zeros(1, 50, 70), 64)
-    torch.testing.assert_close(from_model_size(im, orig), const)       # no border, no shift, exact size
+    torch.testing.assert_close(from_model_size(im, orig), const)  # no border, no shift, exact size
     with pytest.raises(InputError, match="differ in size"):
         to_model_size(const, torch.zeros(1, 49, 70))
 

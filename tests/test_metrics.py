@@ -16,11 +16,13 @@ from heritage_inpaint.metrics import image_metrics, lpips, psnr, ssim
 def pair(photo):
     g = torch.Generator().manual_seed(0)
     noisy = (photo + 0.05 * torch.randn(photo.shape, generator=g)).clamp(0, 1)
-    mask = torch.zeros(1, *photo.shape[-2:]); mask[:, 40:90, 30:110] = 1
+    mask = torch.zeros(1, *photo.shape[-2:])
+    mask[:, 40:90, 30:110] = 1
     return noisy, photo, mask
 
 
-def np_hwc(t): return t.permute(1, 2, 0).double().numpy()
+def np_hwc(t):
+    return t.permute(1, 2, 0).double().numpy()
 
 
 def test_psnr_matches_skimage_and_float64_masked_formula(pair):
@@ -33,10 +35,18 @@ def test_psnr_matches_skimage_and_float64_masked_formula(pair):
 
 def test_ssim_matches_skimage_whole_and_masked(pair):
     p, t, m = pair
-    ref, full = structural_similarity(np_hwc(t), np_hwc(p), channel_axis=-1, data_range=1.0, gaussian_weights=True,
-                                      sigma=1.5, use_sample_covariance=False, full=True)
+    ref, full = structural_similarity(
+        np_hwc(t),
+        np_hwc(p),
+        channel_axis=-1,
+        data_range=1.0,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        full=True,
+    )
     assert ssim(p, t).item() == pytest.approx(ref, abs=1e-5)
-    assert ssim(p, t, m).item() == pytest.approx(full[m[0].bool().numpy()].mean(), abs=1e-5)   # mask is interior
+    assert ssim(p, t, m).item() == pytest.approx(full[m[0].bool().numpy()].mean(), abs=1e-5)  # mask is interior
 
 
 def test_metrics_are_batched_and_check_shapes(pair):
@@ -54,8 +64,10 @@ def test_metrics_are_batched_and_check_shapes(pair):
 def test_lpips_alex_matches_official_calibration():
     cal = asset_dir() / "calibration"
     model = LPIPS("alex")
-    got = [model(load_image(cal / "dist" / f"{s}.bmp")[None], load_image(cal / "ref" / f"{s}.bmp")[None]).item()
-           for s in CALIBRATION_STEMS]
+    got = [
+        model(load_image(cal / "dist" / f"{s}.bmp")[None], load_image(cal / "ref" / f"{s}.bmp")[None]).item()
+        for s in CALIBRATION_STEMS
+    ]
     np.testing.assert_allclose(got, LPIPS_ALEX_OFFICIAL, atol=1e-3)
 
 
@@ -65,7 +77,7 @@ def test_lpips_masked_is_mask_weighted_spatial_map(pair):
     dmap = model(p[None], t[None], spatial=True)[0, 0].double()
     assert lpips(p, t, m).item() == pytest.approx(dmap[m[0].bool()].mean().item(), rel=1e-6)
     assert lpips(p, t, torch.ones_like(m)).item() == pytest.approx(dmap.mean().item(), rel=1e-6)
-    assert lpips(p, t).item() == pytest.approx(lpips(t, p).item(), rel=1e-5)   # symmetric
+    assert lpips(p, t).item() == pytest.approx(lpips(t, p).item(), rel=1e-5)  # symmetric
     assert lpips(t, t).item() == pytest.approx(0.0, abs=1e-7)
 
 
@@ -92,6 +104,7 @@ def test_missing_weights_are_reported_not_invented(pair, tmp_path, monkeypatch):
 
 def test_masked_metrics_see_what_whole_image_metrics_hide(pair):
     _, t, m = pair
-    bad = t.clone(); bad[:, m[0].bool()] = 1.0                 # a method that leaves the hole white
+    bad = t.clone()
+    bad[:, m[0].bool()] = 1.0  # a method that leaves the hole white
     r = image_metrics(bad, t, m)
     assert r["psnr_masked"] < r["psnr"] - 5 and r["ssim_masked"] < r["ssim"] and r["lpips_masked"] > r["lpips"]

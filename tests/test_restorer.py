@@ -1,17 +1,21 @@
 "The one-step restorer: it learns, its weights load in plain diffusers, EMA lags, tiling is seam-free, colour is kept."
+
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from heritage_inpaint.cli import main
 from heritage_inpaint.colorfix import wavelet_decompose
-from heritage_inpaint.io import InputError, load_image
-from heritage_inpaint.restorer import (HYPIR_TARGET_MODULES, RestorerConfig, fuse_lora, load_lora_file, load_restorer,
-                                       restore_image, restore_path)
+from heritage_inpaint.io import InputError
+from heritage_inpaint.restorer import (
+    RestorerConfig,
+    fuse_lora,
+    load_restorer,
+    restore_image,
+    restore_path,
+)
 from heritage_inpaint.restorer_train import RestorerTrainConfig, train_restorer
 from heritage_inpaint.tiling import seam_score, tile_boundaries, tiled_apply
 
@@ -19,8 +23,20 @@ from heritage_inpaint.tiling import seam_score, tile_boundaries, tiled_apply
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("restorer")
-    res = train_restorer(RestorerTrainConfig(out_dir=str(out), size=64, batch=2, steps=6, rank=4, lr_g=1e-3, lr_d=1e-3,
-                                             pool_size=4, checkpoint_every=3, image_every=3))
+    res = train_restorer(
+        RestorerTrainConfig(
+            out_dir=str(out),
+            size=64,
+            batch=2,
+            steps=6,
+            rank=4,
+            lr_g=1e-3,
+            lr_d=1e-3,
+            pool_size=4,
+            checkpoint_every=3,
+            image_every=3,
+        )
+    )
     return out, res
 
 
@@ -32,14 +48,21 @@ def test_lora_alone_fits_the_target_latent_tenfold():
     assert params and all("lora_" in n for n, p in r.unet.named_parameters() if p.requires_grad)
     hq = torch.nn.functional.avg_pool2d(torch.rand(2, 3, 64, 64), 5, 1, 2)
     lq = torch.nn.functional.avg_pool2d(hq, 9, 1, 4)
-    with torch.no_grad(): z_lq, z_hq = r.encode(lq * 2 - 1), r.encode(hq * 2 - 1)
+    with torch.no_grad():
+        z_lq, z_hq = r.encode(lq * 2 - 1), r.encode(hq * 2 - 1)
     opt = torch.optim.Adam(params, lr=2e-3)
     err = lambda: (r.predict_clean_latent(z_lq) - z_hq).pow(2).mean()
-    with torch.no_grad(): first = err().item()
+    with torch.no_grad():
+        first = err().item()
     for step in range(300):
-        loss = err(); opt.zero_grad(); loss.backward(); opt.step()
-        if loss.item() < first / 10: break
-    with torch.no_grad(): last = err().item()
+        loss = err()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if loss.item() < first / 10:
+            break
+    with torch.no_grad():
+        last = err().item()
     assert last < first / 10, (first, last, step)
     assert not any(p.requires_grad for n, p in r.vae.named_parameters())
 
@@ -50,15 +73,31 @@ def test_saved_lora_loads_in_plain_diffusers_and_changes_output(trained, tmp_pat
     r = load_restorer(RestorerConfig(rank=0), device="cpu")
     r.unet.save_pretrained(tmp_path / "unet")
     from diffusers import UNet2DConditionModel
+
     unet = UNet2DConditionModel.from_pretrained(tmp_path / "unet")
     z, t, emb = torch.randn(1, 4, 8, 8), torch.tensor([200]), torch.randn(1, 77, 32)
-    with torch.no_grad(): before = unet(z, t, encoder_hidden_states=emb).sample
+    with torch.no_grad():
+        before = unet(z, t, encoder_hidden_states=emb).sample
     unet.load_lora_adapter(str(out), weight_name="restorer_lora.safetensors", prefix="unet", adapter_name="restorer")
-    with torch.no_grad(): after = unet(z, t, encoder_hidden_states=emb).sample
+    with torch.no_grad():
+        after = unet(z, t, encoder_hidden_states=emb).sample
     assert (after - before).abs().max() > 1e-4
     # every HYPIR target kind got an adapter
     names = {n.split(".lora_A")[0].rsplit(".", 1)[-1] for n, _ in unet.named_parameters() if "lora_A" in n}
-    assert {"to_k", "to_q", "to_v", "0", "conv1", "conv2", "conv", "proj_in", "proj_out", "conv_out", "proj", "2"} <= names, names
+    assert {
+        "to_k",
+        "to_q",
+        "to_v",
+        "0",
+        "conv1",
+        "conv2",
+        "conv",
+        "proj_in",
+        "proj_out",
+        "conv_out",
+        "proj",
+        "2",
+    } <= names, names
     assert not [w for w in recwarn if "inconsistency" in str(w.message)]  # nothing in the file was dropped
     assert json.loads((out / "restorer_config.json").read_text())["timestep"] == 200
 
@@ -66,15 +105,17 @@ def test_saved_lora_loads_in_plain_diffusers_and_changes_output(trained, tmp_pat
 def test_ema_lags_online_weights(trained):
     "(3) after training, EMA LoRA weights sit between the initial (B=0) and the online weights."
     out, res = trained
-    ema = res["ema"]
+    ema = res.extra["ema"]
     r = load_restorer(RestorerConfig(rank=4), device="cpu")
     names = [n for n, p in r.unet.named_parameters() if "lora_" in n]
     ckpt = sorted((out / "checkpoints").glob("step_*"))[-1]
     from safetensors.torch import load_file
+
     online = load_file(str(ckpt / "trainable.safetensors"))
     b_names = [n for n in names if "lora_B" in n]
     shadow = dict(zip(names, ema.shadow_params))
-    on = torch.cat([online[n].flatten() for n in b_names]); em = torch.cat([shadow[n].flatten().cpu() for n in b_names])
+    on = torch.cat([online[n].flatten() for n in b_names])
+    em = torch.cat([shadow[n].flatten().cpu() for n in b_names])
     assert on.norm() > 0 and 0 < em.norm() < on.norm()
     assert (on - em).norm() > 1e-6
 
@@ -89,7 +130,10 @@ def test_tiling_small_image_identical_and_large_image_seam_free():
     z = torch.nn.functional.avg_pool2d(torch.randn(1, 4, 40, 40), 3, 1, 1) * 3
     with torch.no_grad():
         tiled = tiled_apply(r.decode, z, 8, 4, scale=8)
-        hard = torch.cat([torch.cat([r.decode(z[..., y:y + 8, x:x + 8]) for x in range(0, 40, 8)], -1) for y in range(0, 40, 8)], -2)
+        hard = torch.cat(
+            [torch.cat([r.decode(z[..., y : y + 8, x : x + 8]) for x in range(0, 40, 8)], -1) for y in range(0, 40, 8)],
+            -2,
+        )
     b = tile_boundaries(320, 64, 32)
     smooth, seams = seam_score(tiled, b, b), seam_score(hard, list(range(64, 320, 64)), list(range(64, 320, 64)))
     # the random tiny decoder's output is noise-like, which hides seams partly; measured 0.96 vs 1.22
@@ -111,14 +155,18 @@ def test_fused_lora_equals_unfused_and_bad_weights_are_named(trained, tmp_path):
     r = load_restorer(RestorerConfig(rank=0), device="cpu", lora_weights=out / "restorer_lora.safetensors")
     unfused = restore_image(r, img, min_side=0)
     assert (restore_image(fuse_lora(r), img, min_side=0) - unfused).abs().max() < 1e-3
-    bad = tmp_path / "bad.safetensors"; bad.write_bytes(b"garbage")
-    with pytest.raises(InputError, match="bad.safetensors"): load_restorer(RestorerConfig(rank=0), device="cpu", lora_weights=bad)
-    with pytest.raises(InputError, match="not found"): load_restorer(RestorerConfig(rank=0), device="cpu", lora_weights=tmp_path / "x.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(InputError, match="bad.safetensors"):
+        load_restorer(RestorerConfig(rank=0), device="cpu", lora_weights=bad)
+    with pytest.raises(InputError, match="not found"):
+        load_restorer(RestorerConfig(rank=0), device="cpu", lora_weights=tmp_path / "x.safetensors")
 
 
 def test_bad_inputs_are_named_and_converted(tmp_path, caplog):
     r = load_restorer(RestorerConfig(rank=0), device="cpu")
-    src = tmp_path / "in"; src.mkdir()
+    src = tmp_path / "in"
+    src.mkdir()
     Image.fromarray((np.random.rand(70, 90, 4) * 255).astype(np.uint8), "RGBA").save(src / "rgba.png")
     Image.fromarray((np.random.rand(70, 90) * 65535).astype(np.uint16)).save(src / "deep.png")
     Image.fromarray((np.random.rand(40, 90, 3) * 255).astype(np.uint8)).save(src / "tiny.png")
@@ -133,48 +181,103 @@ def test_bad_inputs_are_named_and_converted(tmp_path, caplog):
 
 def test_nan_loss_skips_the_step(tmp_path, monkeypatch):
     from heritage_inpaint import restorer_train
+
     real = restorer_train.generator_losses
     calls = {"n": 0}
+
     def flaky(*a, **k):
         x, loss, parts = real(*a, **k)
         calls["n"] += 1
         return (x, loss * float("nan"), parts) if calls["n"] == 2 else (x, loss, parts)
+
     monkeypatch.setattr(restorer_train, "generator_losses", flaky)
     with pytest.warns(UserWarning, match="step 2: non-finite"):
-        res = train_restorer(RestorerTrainConfig(out_dir=str(tmp_path), size=64, batch=1, steps=3, rank=4, pool_size=0,
-                                                 checkpoint_every=3, w_gan=0.0))
-    assert res["skipped"] == 1 and [h["step"] for h in res["history"]] == [1, 3]
+        res = train_restorer(
+            RestorerTrainConfig(
+                out_dir=str(tmp_path), size=64, batch=1, steps=3, rank=4, pool_size=0, checkpoint_every=3, w_gan=0.0
+            )
+        )
+    assert res.skipped == 1 and [h["step"] for h in res.history] == [1, 3]
 
 
 def test_corrupt_last_checkpoint_falls_back(trained, tmp_path):
     import shutil
+
     out, _ = trained
-    run = tmp_path / "run"; shutil.copytree(out, run)
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
     ckpts = sorted((run / "checkpoints").glob("step_*"))
     (ckpts[-1] / "trainable.safetensors").write_bytes(b"truncated")
     with pytest.warns(UserWarning, match="unreadable"):
-        res = train_restorer(RestorerTrainConfig(out_dir=str(run), size=64, batch=2, steps=6, rank=4, pool_size=4,
-                                                 checkpoint_every=3, resume=True))
-    assert [h["step"] for h in res["history"]] == [4, 5, 6]
-
-
+        res = train_restorer(
+            RestorerTrainConfig(
+                out_dir=str(run),
+                size=64,
+                batch=2,
+                steps=6,
+                rank=4,
+                lr_g=1e-3,
+                lr_d=1e-3,
+                pool_size=4,
+                checkpoint_every=3,
+                image_every=3,
+                resume=True,
+            )
+        )
+    assert res.start_step == 3 and [h["step"] for h in res.history] == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.slow
 def test_restorer_two_processes_equal_one_process(tmp_path, torchrun):
-    "Issue 9 on CPUs: 2 processes x batch 1 == 1 process x batch 2 (pool off); one writer; resume with another process count."
+    "2 processes x batch 1 == 1 process x batch 2 (pool off); one writer; resume with another process count (CPUs)."
     from safetensors.torch import load_file
-    common = ["-m", "heritage_inpaint", "train-restorer", "--size", "64", "--steps", "3", "--rank", "4", "--lr-g", "1e-3",
-              "--lr-d", "1e-3", "--pool-size", "0", "--checkpoint-every", "2"]
+
+    common = [
+        "-m",
+        "heritage_inpaint",
+        "train-restorer",
+        "--size",
+        "64",
+        "--steps",
+        "3",
+        "--rank",
+        "4",
+        "--lr-g",
+        "1e-3",
+        "--lr-d",
+        "1e-3",
+        "--pool-size",
+        "0",
+        "--checkpoint-every",
+        "2",
+    ]
     r2 = torchrun(2, [*common, "--batch", "1", "--out-dir", str(tmp_path / "two")])
     r1 = torchrun(1, [*common, "--batch", "2", "--out-dir", str(tmp_path / "one")])
     r3 = torchrun(1, [*common, "--batch", "2", "--seed", "1", "--out-dir", str(tmp_path / "other")])
-    assert r1.returncode == 0 and r2.returncode == 0 and r3.returncode == 0, (r1.stderr[-2000:], r2.stderr[-2000:], r3.stderr[-2000:])
+    assert r1.returncode == 0 and r2.returncode == 0 and r3.returncode == 0, (
+        r1.stderr[-2000:],
+        r2.stderr[-2000:],
+        r3.stderr[-2000:],
+    )
     assert r2.stdout.count("wrote ") == 1
     w = {k: load_file(str(tmp_path / k / "restorer_lora.safetensors")) for k in ("one", "two", "other")}
     flat = lambda d: torch.cat([d[k].flatten() for k in sorted(d)])
     same, other = (flat(w["one"]) - flat(w["two"])).norm().item(), (flat(w["one"]) - flat(w["other"])).norm().item()
     assert same < 0.05 * other, (same, other)
-    r = torchrun(1, [*common[:-2], "--checkpoint-every", "2", "--steps", "4", "--batch", "2", "--out-dir", str(tmp_path / "two"), "--resume"])
+    r = torchrun(
+        1,
+        [
+            *common[:-2],
+            "--checkpoint-every",
+            "2",
+            "--steps",
+            "4",
+            "--batch",
+            "2",
+            "--out-dir",
+            str(tmp_path / "two"),
+            "--resume",
+        ],
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").iterdir())[-1] == "step_0000004"
