@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUIET_PIP := grep -v "^WARNING: Location" || true
 
-.PHONY: install demo test export clean
+.PHONY: install demo test export clean lab docs
 
 install: $(STAMP)
 
@@ -37,8 +37,14 @@ test: $(STAMP)
 	$(BIN)/nbdev-test --n-workers 2 --skip-file-re '$(PAPERMILL_NBS)'
 	$(BIN)/pytest -q
 
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir nbs $(if $(filter 0,$(shell id -u)),--allow-root)
+
+docs: $(STAMP)
+	$(BIN)/python tools/build_docs.py
+
 export: $(STAMP)
 	$(BIN)/nbdev-export
 
 clean:
-	rm -rf $(VENV) outputs/report
+	rm -rf $(VENV) outputs/report _docs _docs_src

@@ -54,4 +54,6 @@ def lightmap_viewer(
 
     slider.observe(show, names="value")
     show()
-    return W.VBox([slider, label, img])
+    box = W.VBox([slider, label, img])
+    box.snapshot = lambda: Image.open(_io.BytesIO(img.value))  # the current picture, for pages without a kernel
+    return box

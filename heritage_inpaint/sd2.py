@@ -316,7 +316,7 @@ def load_lora(pipe, path, scale: float = 1.0):
 # %% ../nbs/10_sd2.ipynb #c023
 @dataclass
 class SD2Settings:
-    "Generation settings of seed 001's inference script."
+    "Generation settings of design note 001's inference script."
 
     size: int | None = 512  # longer side for the model, rounded to a multiple of 8 (None: the image's own size)
     steps: int = 30  # denoising steps
@@ -417,7 +417,7 @@ def infer_file(
     spacing_v: int = 20,
     progress: bool = True,
 ) -> Path:
-    "Inpaint one image/mask pair `rows` times and save seed 001's collage to `output` (a bar counts the SD2 steps)."
+    "Inpaint one image/mask pair `rows` times and save design note 001's collage to `output` (a bar counts SD2 steps)."
     from tqdm.auto import tqdm
     from heritage_inpaint.io import load_image, load_mask, save_image
 
@@ -493,7 +493,7 @@ def infer_folder(
 # %% ../nbs/10_sd2.ipynb #c030b
 @dataclass
 class InferConfig:
-    "Seed 001's inference script: one image/mask pair, or two folders of them, inpainted into collages."
+    "Design note 001's inference script: one image/mask pair, or two folders of them, inpainted into collages."
 
     image: str | None = None  # image file (single mode)
     mask: str | None = None  # mask file (single mode)

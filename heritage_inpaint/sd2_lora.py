@@ -39,7 +39,7 @@ ATTENTION_PROJECTIONS = ("to_q", "to_k", "to_v", "to_out.0")
 
 @dataclass
 class LoraTrainConfig:
-    "Everything a LoRA / partial fine-tuning run needs (seed 001's flags plus accelerate's)."
+    "Everything a LoRA / partial fine-tuning run needs (design note 001's flags plus accelerate's)."
 
     image_dir: str | None = None  # None: the embedded samples
     mask_dir: str | None = None  # None: random masks of `mask_kind` (or the embedded masks for samples)

@@ -47,4 +47,5 @@ def inpaint_explorer(
         w.observe(render, names="value")
     box = W.VBox([W.HBox([seed, guidance]), W.HBox([steps, lora]), view])
     box.render = render
+    box.snapshot = lambda: Image.open(_io.BytesIO(view.value))  # the current picture, for pages without a kernel
     return box

@@ -19,9 +19,10 @@ def sections(text: str) -> list[str]:
 
 
 def main() -> None:
+    text = (ROOT / "README.md").read_text().replace("](docs/", "](../docs/")  # links from nbs/
     cells = [
         {"cell_type": "markdown", "id": f"i{i:03d}", "metadata": {}, "source": s.splitlines(keepends=True)}
-        for i, s in enumerate(sections((ROOT / "README.md").read_text()))
+        for i, s in enumerate(sections(text))
     ]
     nb = {
         "cells": cells,
