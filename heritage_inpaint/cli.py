@@ -23,7 +23,7 @@ CHOICES = {
     "mixed_precision": ("no", "fp16", "bf16"),
     "mode": ("lora", "partial"),
     "timestep_weighting": ("constant", "min_snr"),
-    "d_backbone": ("vgg", "convnext"),
+    "d_backbone": ("vgg", "alex", "convnext"),
     "lpips_net": ("alex", "vgg"),
     "sup_type": ("l1", "huber", "charbonnier"),
     "base_fill": ("telea", "pushpull"),

@@ -14,15 +14,15 @@ from .io import InputError
 from .lpips import LPIPS
 
 # %% auto #0
-__all__ = ['VGGFeatures', 'OpenCLIPConvNeXtFeatures', 'MultiLevelDiscriminator', 'hinge_d_loss', 'hinge_g_loss']
+__all__ = ['LPIPSFeatures', 'OpenCLIPConvNeXtFeatures', 'MultiLevelDiscriminator', 'hinge_d_loss', 'hinge_g_loss']
 
 # %% ../nbs/33_discriminator.ipynb #c005
-class VGGFeatures(nn.Module):
-    "Frozen VGG16 (LPIPS's ImageNet weights); `[B,3,H,W]` in [0,1] → five ReLU feature maps."
+class LPIPSFeatures(nn.Module):
+    "A frozen LPIPS trunk (ImageNet weights: VGG16 or AlexNet); `[B,3,H,W]` in [0,1] → its five ReLU feature maps."
 
-    def __init__(self, weights: str | Path | None = None):
+    def __init__(self, net: str = "vgg", weights: str | Path | None = None):
         super().__init__()
-        lp = LPIPS("vgg", weights)
+        lp = LPIPS(net, weights)
         self.net, self.channels = lp.net, lp.net.channels
         self.register_buffer("_shift", lp._shift.clone(), persistent=False)
         self.register_buffer("_scale", lp._scale.clone(), persistent=False)
@@ -92,12 +92,12 @@ class MultiLevelDiscriminator(nn.Module):
         convnext_name: str = "convnext_xxlarge",
     ):
         super().__init__()
-        if backbone == "vgg":
-            self.backbone = VGGFeatures(weights)
+        if backbone in ("vgg", "alex"):
+            self.backbone = LPIPSFeatures(backbone, weights)
         elif backbone == "convnext":
             self.backbone = OpenCLIPConvNeXtFeatures(convnext_name, weights)
         else:
-            raise InputError(f"discriminator backbone {backbone!r}: expected 'vgg' or 'convnext'")
+            raise InputError(f"discriminator backbone {backbone!r}: expected 'vgg', 'alex' or 'convnext'")
         self.levels = tuple(levels) if levels is not None else tuple(range(1, len(self.backbone.channels)))
         self.heads = nn.ModuleList(_head(self.backbone.channels[i], width) for i in self.levels)
 

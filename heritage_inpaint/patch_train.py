@@ -246,6 +246,7 @@ def train_patch(cfg: PatchTrainConfig) -> TrainResult:
     ema = EMAModel(net.parameters(), decay=cfg.ema_decay)
     ema.to(acc.device)
     start = run.start(net, opt, sched, {"ema": ema})
+    ema.to(acc.device)  # a resumed EMA state is loaded on the CPU
     # this process's samples of step s: global indices s·B_total + rank·batch + [0, batch)
     idx = [s * bs_total + acc.process_index * cfg.batch + k for s in range(start, cfg.steps) for k in range(cfg.batch)]
     loader = torch.utils.data.DataLoader(

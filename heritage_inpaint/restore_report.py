@@ -5,22 +5,33 @@
 # %% ../nbs/81_restore_report.ipynb #c003
 from __future__ import annotations
 import dataclasses, html, json, time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pandas as pd
 import torch
 
-from .degradations import DegradationConfig, degrade
-from .io import InputError, atomic_write, list_images, load_image, save_image
-from .metrics import lpips, psnr, ssim
 from .collage import html_image
+from .degradations import DegradationConfig, degrade
+from .io import InputError, atomic_write, list_images, load_image, save_image, to_uint8
+from .metrics import lpips, psnr, ssim
 from .report import html_page, metrics_table_html
-from .restorer import RESTORER_PRESETS, RestorerConfig, load_restorer, optimize_restorer, restore_image
+from heritage_inpaint.restorer import (
+    RESTORER_PRESETS,
+    SMALL_RESTORER,
+    RestorerConfig,
+    default_small_restorer_weights,
+    load_restorer,
+    optimize_restorer,
+    restore_image,
+    saved_restorer_config,
+)
 from .samples import sample_dir
 
 # %% auto #0
-__all__ = ['RestoreReportConfig', 'run_restore_report', 'restore_report_html']
+__all__ = ['RestoreReportConfig', 'classical_restoration', 'run_restore_report', 'restore_report_html']
 
 # %% ../nbs/81_restore_report.ipynb #c005
 @dataclass
@@ -29,8 +40,8 @@ class RestoreReportConfig:
 
     image_dir: str | None = None  # None: the embedded sample photographs
     out_dir: str = "outputs/restore_report"
-    model: str = "tiny"  # tiny | sd2_base | SD2.1-base pipeline folder
-    weights: str | None = None  # trained restorer_lora.safetensors (None: a fresh, identity LoRA)
+    model: str = "small"  # small (shipped, offline) | sd2_base | SD2.1-base pipeline folder | tiny (random)
+    weights: str | None = None  # trained weights (None: the shipped ones for small, a fresh identity LoRA otherwise)
     seed: int = 0  # degradation of image i uses seed + i
     scale: int = 4  # degradation down-scale before resizing back (x4plus: 4)
     tile: int | None = 512
@@ -42,6 +53,14 @@ class RestoreReportConfig:
     def untrained(self) -> bool:
         "True when the restorer would run on random weights."
         return self.weights is None and self.model in RESTORER_PRESETS
+
+# %% ../nbs/81_restore_report.ipynb #c005a
+def classical_restoration(lq: torch.Tensor, h: float = 10.0, sharpen: float = 0.6, sigma: float = 1.5) -> torch.Tensor:
+    "The plain way: OpenCV's non-local-means denoising (`h`), then an unsharp mask (`sharpen`, Gaussian `sigma`)."
+    bgr = cv2.cvtColor(to_uint8(lq), cv2.COLOR_RGB2BGR)
+    den = cv2.fastNlMeansDenoisingColored(bgr, None, h, h, 7, 21).astype(np.float32) / 255
+    sharp = np.clip(den + sharpen * (den - cv2.GaussianBlur(den, (0, 0), sigma)), 0, 1)
+    return torch.from_numpy(cv2.cvtColor(sharp, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float()
 
 # %% ../nbs/81_restore_report.ipynb #c006
 def _triptych(images: list[torch.Tensor], spacing: int) -> torch.Tensor:
@@ -62,9 +81,10 @@ def run_restore_report(cfg: RestoreReportConfig) -> pd.DataFrame:
         summary = dict(config=dataclasses.asdict(cfg), untrained=True, per_image=[], mean=[])
         atomic_write(out / "metrics.json", lambda t: Path(t).write_text(json.dumps(summary, indent=1, default=str)))
         return pd.DataFrame()
-    r = optimize_restorer(
-        load_restorer(RestorerConfig(model=cfg.model, rank=0, seed=cfg.seed), lora_weights=cfg.weights)
-    )
+    weights = cfg.weights or (default_small_restorer_weights() if cfg.model == SMALL_RESTORER else None)
+    saved = saved_restorer_config(weights) if weights else None
+    model_cfg = replace(saved or RestorerConfig(), model=cfg.model, rank=0, seed=cfg.seed)
+    r = optimize_restorer(load_restorer(model_cfg, weights=weights))
     rows = []
     for i, (stem, path) in enumerate(paths):
         hq = load_image(path)
@@ -73,10 +93,13 @@ def run_restore_report(cfg: RestoreReportConfig) -> pd.DataFrame:
         t0 = time.perf_counter()
         restored = restore_image(r, lq, tile=cfg.tile, min_side=0)
         secs = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        plain = classical_restoration(lq)
+        plain_secs = time.perf_counter() - t0
         save_image(lq, out / "lq" / f"{stem}.png")
         save_image(restored, out / "restored" / f"{stem}.png")
-        save_image(_triptych([lq, restored, hq], cfg.spacing), out / "collages" / f"{stem}_collage.png")
-        for name, img, s in (("lq", lq, 0.0), ("restorer", restored, secs)):
+        save_image(_triptych([lq, plain, restored, hq], cfg.spacing), out / "collages" / f"{stem}_collage.png")
+        for name, img, s in (("lq", lq, 0.0), ("classical", plain, plain_secs), ("restorer", restored, secs)):
             rows.append(
                 dict(
                     image=stem,
@@ -117,12 +140,13 @@ def restore_report_html(out_dir, fragment: bool = False) -> str:
         return body if fragment else html_page("Restoration report", body)
     parts = [
         "<h3>Restoration (one-step restorer)</h3>",
-        f"<p>Model {html.escape(str(c['model']))}, weights {html.escape(str(c['weights'] or 'none (random)'))}; "
+        f"<p>Model {html.escape(str(c['model']))}, weights {html.escape(str(c['weights'] or 'the shipped ones'))}; "
         f"inputs degraded with Real-ESRGAN x4plus (scale {c['scale']}, seed {c['seed']}+i). "
-        "Rows: <i>lq</i> = the degraded input, <i>restorer</i> = its restoration, both scored against the original "
+        "Rows: <i>lq</i> = the degraded input, <i>classical</i> = non-local-means denoising + unsharp mask, "
+        "<i>restorer</i> = the one-step restorer, all scored against the original "
         "(PSNR in dB and SSIM: higher is better ↑; LPIPS: lower is better ↓).</p>",
         metrics_table_html(s["mean"]),
-        "<p>Each collage: LQ | restored | HQ (click for the full-size PNG).</p>",
+        "<p>Each collage: LQ | classical | restorer | HQ (click for the full-size PNG).</p>",
     ]
     for p in sorted((out / "collages").glob("*_collage.png")):
         rel = str(p.relative_to(out))

@@ -12,18 +12,20 @@ import torch
 import torch.nn.functional as F
 
 from .colorfix import wavelet_color_fix
-from .io import InputError, list_images, load_image, save_image
+from .io import InputError, list_images, load_image, package_data, save_image
 from .lora_files import check_lora_loaded, read_lora_file
 from .sd2 import SD2_PRESETS, from_pretrained_offline_first, sd2_tokenizer
 from .tiling import tiled_apply
+from .tiny_autoencoder import load_tiny_autoencoder
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE',
-           'RestorerConfig', 'clean_latent', 'OneStepRestorer', 'add_restorer_lora', 'load_lora_file',
-           'saved_restorer_config', 'load_restorer', 'fuse_lora', 'optimize_restorer', 'auto_tile_size',
-           'restore_image', 'conversion_note', 'restore_plan', 'restore_path', 'RestoreConfig', 'run_restore']
+__all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'SMALL_RESTORER', 'SMALL_UNET',
+           'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE', 'RestorerConfig', 'clean_latent', 'OneStepRestorer',
+           'add_restorer_lora', 'load_lora_file', 'saved_restorer_config', 'load_unet_weights', 'load_restorer',
+           'default_small_restorer_weights', 'fuse_lora', 'optimize_restorer', 'auto_tile_size', 'restore_image',
+           'conversion_note', 'restore_plan', 'restore_path', 'RestoreConfig', 'run_restore']
 
 # %% ../nbs/32_restorer.ipynb #c005
 HYPIR_TARGET_MODULES = (
@@ -43,20 +45,27 @@ HYPIR_TARGET_MODULES = (
 )
 DEFAULT_RESTORER_MODEL = "stabilityai/stable-diffusion-2-1-base"
 RESTORER_PRESETS = {"tiny": "tiny", "sd2_base_random": "full"}  # → SD2_PRESETS architecture, with a 4-channel UNet
+SMALL_RESTORER = "small"  # the offline restorer: TAEF2 + a small UNet trained fully (see below)
+SMALL_UNET = dict(
+    sample_size=32, in_channels=32, out_channels=32, layers_per_block=2, block_out_channels=(64, 128, 128),
+    down_block_types=("DownBlock2D",) * 3, up_block_types=("UpBlock2D",) * 3, mid_block_type="UNetMidBlock2D",
+    cross_attention_dim=32, norm_num_groups=32,
+)  # fmt: skip
 
 
 @dataclass
 class RestorerConfig:
     "Which base model, and the LoRA / timestep of the one-step restorer."
 
-    model: str = "tiny"  # tiny | sd2_base_random | sd2_base | a pipeline folder | a hub id
-    rank: int = 256  # LoRA rank; 0 = no adapter (the base UNet)
+    model: str = "tiny"  # small | tiny | sd2_base_random | sd2_base | a pipeline folder | a hub id
+    rank: int = 256  # LoRA rank; 0 = no adapter (the base UNet); not used by small, which is trained fully
     alpha: float | None = None  # LoRA alpha; None = rank (HYPIR)
     timestep: int = 200  # the fixed timestep of the one UNet call
     target_modules: tuple[str, ...] = HYPIR_TARGET_MODULES  # UNet modules that get LoRA adapters (HYPIR's list)
     prompt: str = ""  # text prompt of the UNet call
     seed: int = 0  # random presets and LoRA initialisation
     cache_dir: str | None = None  # Hugging Face cache folder for hub ids
+    unet_config: dict | None = None  # small: the UNet's architecture as trained (None: SMALL_UNET)
 
 # %% ../nbs/32_restorer.ipynb #c007
 def clean_latent(
@@ -87,7 +96,8 @@ class OneStepRestorer(torch.nn.Module):
         )
         self.timestep, self.prompt = timestep, prompt
         self.vae.requires_grad_(False)
-        self.text_encoder.requires_grad_(False)
+        if self.text_encoder is not None:
+            self.text_encoder.requires_grad_(False)
         self._prompt_cache: dict = {}
 
     @property
@@ -104,7 +114,10 @@ class OneStepRestorer(torch.nn.Module):
 
     @torch.no_grad()
     def text_embedding(self, prompt: str | None = None, batch: int = 1) -> torch.Tensor:
-        "Prompt embedding `[batch,77,D]` (cached per prompt, device and dtype)."
+        "Prompt embedding `[batch,77,D]` (cached per prompt, device, dtype); zeros `[batch,1,D]` without text encoder."
+        if self.text_encoder is None:  # the small restorer: a UNet without cross-attention, no prompt
+            p = next(self.unet.parameters())
+            return torch.zeros(batch, 1, self.unet.config.cross_attention_dim, device=p.device, dtype=p.dtype)
         prompt = self.prompt if prompt is None else prompt
         p = next(self.text_encoder.parameters())
         key = (prompt, p.device, p.dtype)
@@ -150,6 +163,15 @@ def _random_components(preset: str, seed: int):
     vae = AutoencoderKL(**p.vae)
     text = CLIPTextModel(CLIPTextConfig(**p.text))
     return unet, vae, text, sd2_tokenizer(), DDPMScheduler.from_config(p.scheduler)  # from_config drops DDIM-only keys
+
+
+def _small_components(seed: int, unet_config: dict | None):
+    from diffusers import DDPMScheduler, UNet2DConditionModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(**(unet_config or SMALL_UNET))
+    scheduler = DDPMScheduler.from_config(SD2_PRESETS["full"].scheduler)  # SD's noise schedule: the same x0 formula
+    return unet, load_tiny_autoencoder(), None, None, scheduler
 
 
 def _pretrained_components(model: str, cache_dir: str | None):
@@ -214,34 +236,60 @@ def saved_restorer_config(weights) -> RestorerConfig | None:
         raise InputError(f"{path}: not a restorer config ({type(e).__name__}: {str(e)[:100]})") from None
 
 
+def load_unet_weights(unet, path) -> None:
+    "Load a fully trained UNet (the small restorer's `restorer_unet.safetensors`) into `unet`; errors name the file."
+    from heritage_inpaint.lora_files import read_safetensors
+
+    state, _ = read_safetensors(path, "restorer weights")
+    if any(".lora_" in k for k in state):
+        raise InputError(f"{path}: a LoRA file, but its config says the model is {SMALL_RESTORER!r} (a full UNet)")
+    try:
+        unet.load_state_dict({k: v.float() for k, v in state.items()})
+    except RuntimeError as e:
+        raise InputError(
+            f"{path}: weights do not match the UNet of its {RESTORER_CONFIG_FILE}: {str(e).splitlines()[0][:200]}"
+        ) from None
+
+
 def load_restorer(
     cfg: RestorerConfig | None = None,
     device: str | None = None,
     dtype: torch.dtype = torch.float32,
-    lora_weights: str | Path | None = None,
+    weights: str | Path | None = None,
 ) -> OneStepRestorer:
-    """Build (preset) or load (sd2_base / folder / hub id) the restorer; add a fresh LoRA or load `lora_weights`.
-    Without `cfg`, the config saved beside `lora_weights` is used (the timestep and prompt it was trained with)."""
+    """Build (preset) or load (sd2_base / folder / hub id) the restorer with a fresh LoRA, or with trained `weights`
+    (a LoRA file; for `small`, the whole UNet). Without `cfg`, the config saved beside `weights` is used (the
+    model, timestep and prompt it was trained with)."""
     if cfg is None:
-        cfg = (saved_restorer_config(lora_weights) if lora_weights is not None else None) or RestorerConfig()
+        cfg = (saved_restorer_config(weights) if weights is not None else None) or RestorerConfig()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if cfg.model in RESTORER_PRESETS:
+    if cfg.model == SMALL_RESTORER:
+        comps = _small_components(cfg.seed, cfg.unet_config)
+    elif cfg.model in RESTORER_PRESETS:
         comps = _random_components(cfg.model, cfg.seed)
     else:
         comps = _pretrained_components(cfg.model, cfg.cache_dir)
     unet, vae, text, tok, sched = comps
-    if unet.config.in_channels != 4:
+    if cfg.model != SMALL_RESTORER and unet.config.in_channels != 4:
         raise InputError(
             f"model {cfg.model!r}: UNet has {unet.config.in_channels} input channels; the restorer needs a "
             f"text-to-image SD2 UNet (4), not an inpainting one"
         )
-    if lora_weights is not None:
-        load_lora_file(unet, lora_weights)
+    if cfg.model == SMALL_RESTORER:
+        if weights is not None:
+            load_unet_weights(unet, weights)
+    elif weights is not None:
+        load_lora_file(unet, weights)
     elif cfg.rank > 0:
         torch.manual_seed(cfg.seed)
         add_restorer_lora(unet, cfg.rank, cfg.alpha, cfg.target_modules)
     r = OneStepRestorer(unet, vae, text, tok, sched, cfg.timestep, cfg.prompt)
     return r.to(device=device, dtype=dtype)
+
+
+def default_small_restorer_weights() -> Path:
+    "The shipped small restorer (`restorer_unet.safetensors`, its `restorer_config.json` and model card beside it)."
+    return package_data("weights", "restorer_small", "restorer_unet.safetensors")
 
 # %% ../nbs/32_restorer.ipynb #c020
 def fuse_lora(restorer: OneStepRestorer) -> OneStepRestorer:
@@ -406,14 +454,14 @@ class RestoreConfig:
 
     input: str | None = None  # image file or folder (recursive)
     out_dir: str | None = None  # output folder (PNG by file stem); refused if it would overwrite an input
-    model: str | None = None  # sd2_base, an SD2.1-base folder or the preset tiny (None: the weights' config)
+    model: str | None = None  # small, sd2_base, an SD2.1-base folder or tiny (None: the weights' config, else small)
     weights: str | None = None  # restorer_lora.safetensors (its restorer_config.json is read too)
     upscale: float = 1.0  # output size factor
     tile: str = "512"  # tile side in pixels, auto (from free GPU memory) or none
     tile_stride: int | None = None  # pixels between tiles (None: half the tile)
     prompt: str | None = None  # text prompt (None: the trained model's)
     timestep: int | None = None  # the UNet call's timestep (None: the trained model's, 200)
-    min_side: int = 512  # work at least at this shorter side, then resize back
+    min_side: int | None = None  # work at least at this shorter side, then resize back (None: 512 for SD2, 0 for small)
     color_fix: bool = True  # wavelet colour fix (low frequencies from the input)
     fuse: bool = True  # merge the LoRA into the UNet weights (faster)
     compile: bool = False  # GPU: compile UNet and VAE (about 100 s per new image size)
@@ -448,8 +496,13 @@ def run_restore(cfg: RestoreConfig) -> list[Path]:
     restore_plan(cfg.input, cfg.out_dir)  # before the model loads: nothing can be overwritten
     if cfg.weights is not None and not Path(cfg.weights).is_file():
         raise InputError(f"{cfg.weights}: restorer weights not found")
-    saved = saved_restorer_config(cfg.weights) if cfg.weights else None
-    base = saved or RestorerConfig(model="sd2_base")
+    weights = cfg.weights
+    if weights is None and cfg.model in (None, SMALL_RESTORER):  # the offline default: the shipped small restorer
+        weights = default_small_restorer_weights()
+        if not weights.is_file():
+            raise InputError(f"{weights}: the shipped small restorer is missing; reinstall, or pass --model/--weights")
+    saved = saved_restorer_config(weights) if weights else None
+    base = saved or RestorerConfig(model=cfg.model or SMALL_RESTORER)
     model_cfg = replace(
         base,
         model=cfg.model or base.model,
@@ -461,7 +514,8 @@ def run_restore(cfg: RestoreConfig) -> list[Path]:
     device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype_name = cfg.dtype or ("fp16" if device.startswith("cuda") else "fp32")
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype_name]
-    restorer = load_restorer(model_cfg, device=device, dtype=dtype, lora_weights=cfg.weights)
+    restorer = load_restorer(model_cfg, device=device, dtype=dtype, weights=weights)
+    min_side = cfg.min_side if cfg.min_side is not None else (0 if model_cfg.model == SMALL_RESTORER else 512)
     if cfg.fuse:
         optimize_restorer(restorer, compile=cfg.compile)
     return restore_path(
@@ -472,6 +526,6 @@ def run_restore(cfg: RestoreConfig) -> list[Path]:
         tile=cfg.tile_size(),
         tile_stride=cfg.tile_stride,
         color_fix=cfg.color_fix,
-        min_side=cfg.min_side,
+        min_side=min_side,
         tiles_per_call=cfg.tiles_per_call,
     )

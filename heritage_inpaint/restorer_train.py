@@ -13,10 +13,11 @@ import torch.nn.functional as F
 
 from .degradations import DegradationConfig, degrade, usm_sharpen
 from .discriminator import MultiLevelDiscriminator, hinge_d_loss, hinge_g_loss
-from .io import InputError, list_images, load_image, resize_image
+from .io import InputError, atomic_write, list_images, load_image, resize_image
 from .lora_files import save_lora_file
 from .lpips import LPIPS
 from heritage_inpaint.restorer import (
+    SMALL_RESTORER,
     MIN_IMAGE_SIDE,
     OneStepRestorer,
     RestorerConfig,
@@ -26,8 +27,8 @@ from .samples import sample_dir
 from .training import TrainResult, TrainingDiverged, TrainingRun, sample_generators
 
 # %% auto #0
-__all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'PairPool', 'generator_losses', 'save_restorer_lora',
-           'check_train_size', 'train_restorer']
+__all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'DegradedPairs', 'PairPool', 'generator_losses', 'save_restorer_lora',
+           'save_restorer_unet', 'check_train_size', 'train_restorer']
 
 # %% ../nbs/34_restorer_train.ipynb #c005
 @dataclass
@@ -36,7 +37,7 @@ class RestorerTrainConfig:
 
     hq_dir: str | None = None  # None: the embedded sample images
     out_dir: str = "outputs/restorer"  # output folder: weights + restorer_config.json, checkpoints/, logs/
-    model: str = "tiny"  # tiny | sd2_base_random | sd2_base | pipeline folder | hub id
+    model: str = "tiny"  # small (trained fully) | tiny | sd2_base_random | sd2_base | pipeline folder | hub id
     cache_dir: str | None = None  # Hugging Face cache folder for hub ids
     size: int = 512  # crop side
     batch: int = 6  # per process
@@ -45,7 +46,8 @@ class RestorerTrainConfig:
     lr_g: float = 1e-5  # Adam learning rate of the LoRA (generator)
     lr_d: float = 1e-5  # Adam learning rate of the discriminator heads
     w_mse: float = 1.0  # weight of the MSE term
-    w_lpips: float = 5.0  # weight of the LPIPS (VGG) term
+    w_lpips: float = 5.0  # weight of the LPIPS term
+    lpips_net: str = "vgg"  # vgg | alex: the LPIPS network of that term
     w_gan: float = 0.5  # weight of the adversarial term (0: no discriminator step)
     rank: int = RestorerConfig.rank  # LoRA rank
     alpha: float | None = RestorerConfig.alpha  # LoRA alpha (None: = rank); the scale is folded into the saved weights
@@ -56,10 +58,11 @@ class RestorerTrainConfig:
     mixed_precision: str = "no"  # no | bf16 | fp16
     gradient_checkpointing: bool = True  # recompute activations in the backward pass (less memory)
     pool_size: int = 256  # 0: no pool
+    workers: int = 0  # data-loader processes that degrade pairs on the CPU (0: in the training process)
     usm_target: bool = True  # train towards the USM-sharpened HQ crop (Real-ESRGAN's target)
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
-    d_backbone: str = "vgg"  # vgg | convnext
-    d_weights: str | None = None  # ConvNeXt checkpoint (d_backbone='convnext'); VGG uses the LPIPS weights
+    d_backbone: str = "vgg"  # vgg | alex | convnext
+    d_weights: str | None = None  # ConvNeXt checkpoint (d_backbone='convnext'); vgg and alex use the LPIPS weights
     checkpoint_every: int = 500  # steps between checkpoints
     keep_checkpoints: int = 2  # newest checkpoints kept
     image_every: int = 100  # steps between LQ | restored | HQ images in TensorBoard
@@ -115,6 +118,28 @@ def make_pairs(
     lq = torch.cat([degrade(h[None], cfg.degradation, seed=g) for h, g in zip(hq, gens)])
     return lq, (usm_sharpen(hq) if cfg.usm_target else hq)
 
+
+class DegradedPairs(torch.utils.data.Dataset):
+    """The (LQ, target) pairs of one process, one per global sample: item k is sample `rank·batch + k % batch` of
+    micro-step `first + k // batch`, drawn and degraded with that sample's generator — the same pairs whatever the
+    number of data-loader workers, so `workers` only decides where the degradation runs (the CPU, in parallel)."""
+
+    def __init__(self, data: HQCrops, cfg: RestorerTrainConfig, process_index: int, first: int, micro_steps: int):
+        self.data, self.cfg, self.rank, self.first, self.micro_steps = data, cfg, process_index, first, micro_steps
+
+    def __len__(self) -> int:
+        return self.micro_steps * self.cfg.batch
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        b = self.cfg.batch
+        g = sample_generators(self.cfg.seed, self.first + k // b, self.rank * b + k % b, 1)[0]
+        lq, target = make_pairs(self.data.sample(g)[None], [g], self.cfg)
+        return lq[0], target[0]
+
+
+def _one_thread(_worker: int) -> None:
+    torch.set_num_threads(1)  # many workers, one core each
+
 # %% ../nbs/34_restorer_train.ipynb #c010
 class PairPool:
     "Real-ESRGAN's training-pair queue: fill up to `size`, then swap each new batch with random stored pairs."
@@ -165,6 +190,14 @@ def save_restorer_lora(unet, path: Path) -> Path:
     "Write the UNet's LoRA to `path`: peft keys under `unet.`, scale folded in, marked as a restorer LoRA; atomic."
     return save_lora_file(unet, path, "restorer")
 
+
+def save_restorer_unet(unet, path: Path) -> Path:
+    "Write a fully trained UNet (the small restorer) to `path` in fp16, atomically (`load_unet_weights` reads it)."
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().half().cpu().contiguous() for k, v in unet.state_dict().items()}
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"heritage_inpaint.restorer": SMALL_RESTORER}))
+
 # %% ../nbs/34_restorer_train.ipynb #c016
 def _log_images(acc, lq, restored, target, step):
     writer = acc.get_tracker("tensorboard", unwrap=True)
@@ -179,7 +212,8 @@ def check_train_size(size: int) -> None:
 
 
 def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = None) -> TrainResult:
-    "Train the restorer's LoRA with HYPIR's losses; `history` rows hold loss_g, mse, lpips, gan_g (and loss_d)."
+    """Train the restorer's LoRA (or, for `small`, its whole UNet) with HYPIR's losses; `history` rows hold loss_g,
+    mse, lpips, gan_g (and loss_d)."""
     from diffusers.training_utils import EMAModel
 
     check_train_size(cfg.size)
@@ -188,7 +222,11 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     acc = run.acc
     restorer = restorer or load_restorer(cfg.restorer_config(), device=str(acc.device))
     restorer.to(acc.device)
-    params = [p for n, p in restorer.unet.named_parameters() if "lora_" in n]
+    small = cfg.model == SMALL_RESTORER
+    if small:  # no pretrained prior to adapt: the whole UNet trains
+        params = list(restorer.unet.requires_grad_(True).parameters())
+    else:
+        params = [p for n, p in restorer.unet.named_parameters() if "lora_" in n]
     if not params:
         raise InputError("the restorer has no LoRA parameters to train (rank=0?)")
     if cfg.gradient_checkpointing:
@@ -197,9 +235,10 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(cfg.mixed_precision, torch.float32)
     if weight_dtype != torch.float32:
         restorer.vae.to(dtype=weight_dtype)
-        restorer.text_encoder.to(dtype=weight_dtype)
+        if restorer.text_encoder is not None:
+            restorer.text_encoder.to(dtype=weight_dtype)
     disc = MultiLevelDiscriminator(cfg.d_backbone, cfg.d_weights).to(acc.device)
-    lpips_net = LPIPS("vgg").to(acc.device)
+    lpips_net = LPIPS(cfg.lpips_net).to(acc.device)
     opt_g = torch.optim.Adam(params, lr=cfg.lr_g)
     opt_d = torch.optim.Adam(disc.trainable_parameters(), lr=cfg.lr_d)
     sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda s: 1.0)
@@ -208,18 +247,32 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     ema.to(acc.device)
     extra = {"ema": ema, "disc_heads": disc.heads, "opt_d": opt_d}
     run.start(restorer.unet, opt_g, sched_g, extra)
+    ema.to(acc.device)  # a resumed EMA state is loaded on the CPU
     pool = PairPool(cfg.pool_size, seed=cfg.seed * 1000 + acc.process_index)
+    start = run.start_step
+    pairs = DegradedPairs(data, cfg, acc.process_index, start * cfg.accum, (cfg.steps - start) * cfg.accum)
+    loader = iter(
+        torch.utils.data.DataLoader(
+            pairs,
+            batch_size=cfg.batch,
+            num_workers=cfg.workers,
+            worker_init_fn=_one_thread,
+            persistent_workers=cfg.workers > 0,
+        )
+    )
     text_emb = restorer.text_embedding(cfg.prompt, batch=cfg.batch)
-    run.write_json("restorer_config.json", {**asdict(cfg.restorer_config()), "model": cfg.model})
+    saved_cfg = asdict(cfg.restorer_config())
+    if small:  # the architecture travels with the weights
+        saved_cfg["unet_config"] = {k: v for k, v in restorer.unet.config.items() if not k.startswith("_")}
+    run.write_json("restorer_config.json", saved_cfg)
     skipped, bad_in_a_row = 0, 0
     bar = run.progress(cfg.steps, "train restorer")
     unet.train()
     for step in bar:
         sums = {}
         for micro in range(cfg.accum):
-            gens = sample_generators(cfg.seed, step * cfg.accum + micro, acc.process_index * cfg.batch, cfg.batch)
-            hq = torch.stack([data.sample(g) for g in gens]).to(acc.device)
-            lq, target = pool(*make_pairs(hq, gens, cfg))
+            lq, target = (x.to(acc.device) for x in next(loader))
+            lq, target = pool(lq, target)
             with acc.accumulate(unet, disc_w):
                 disc.heads.requires_grad_(False)
                 with acc.autocast():
@@ -274,7 +327,10 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     if run.is_main:
         ema.store(params)
         ema.copy_to(params)
-        weights = save_restorer_lora(restorer.unet, run.out / "restorer_lora.safetensors")
+        if small:
+            weights = save_restorer_unet(restorer.unet, run.out / "restorer_unet.safetensors")
+        else:
+            weights = save_restorer_lora(restorer.unet, run.out / "restorer_lora.safetensors")
         ema.restore(params)
     del unet, disc_w  # the DDP wrappers go before the process group (finish_training)
     return run.finish(weights, cfg.steps, skipped=skipped, extra={"ema": ema})

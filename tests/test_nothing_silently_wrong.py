@@ -82,30 +82,22 @@ def test_restorer_lora_reloads_at_its_trained_strength(tmp_path):
         want = r.predict_clean_latent(z)  # ema_decay 0: the exported weights are the online ones
         r.unet.disable_adapters()
         base = r.predict_clean_latent(z)
-        back = load_restorer(lora_weights=res.weights, device="cpu")
+        back = load_restorer(weights=res.weights, device="cpu")
         got = back.predict_clean_latent(z)
     assert (want - base).abs().max() > 1e-4
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
 
 
-def test_a_used_output_folder_is_not_taken_over(tmp_path, capsys):
-    common = [
-        "train-lora",
-        "--model",
-        "tiny",
-        "--size",
-        "64",
-        "--steps",
-        "2",
-        "--accum",
-        "1",
-        "--rank",
-        "4",
-        "--checkpoint-every",
-        "1",
+def tiny_lora_run(out) -> list[str]:
+    "A two-step train-lora command of the tiny preset, a checkpoint at every step."
+    return "train-lora --model tiny --size 64 --steps 2 --accum 1 --rank 4 --checkpoint-every 1".split() + [
         "--out-dir",
-        str(tmp_path),
+        str(out),
     ]
+
+
+def test_a_used_output_folder_is_not_taken_over(tmp_path, capsys):
+    common = tiny_lora_run(tmp_path)
     assert main(common) == 0
     assert main([*common, "--seed", "7"]) == 2  # a new run refuses the old run's folder
     assert "not empty" in capsys.readouterr().err
@@ -116,23 +108,7 @@ def test_a_used_output_folder_is_not_taken_over(tmp_path, capsys):
 
 
 def test_every_checkpoint_corrupt_stops_the_resume(tmp_path, capsys):
-    common = [
-        "train-lora",
-        "--model",
-        "tiny",
-        "--size",
-        "64",
-        "--steps",
-        "2",
-        "--accum",
-        "1",
-        "--rank",
-        "4",
-        "--checkpoint-every",
-        "1",
-        "--out-dir",
-        str(tmp_path),
-    ]
+    common = tiny_lora_run(tmp_path)
     assert main(common) == 0
     for ck in (tmp_path / "checkpoints").iterdir():
         f = ck / "trainable.safetensors"

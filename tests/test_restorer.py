@@ -1,14 +1,16 @@
 "The one-step restorer: it learns, its weights load in plain diffusers, EMA lags, tiling is seam-free, colour is kept."
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from heritage_inpaint.cli import main
 from heritage_inpaint.colorfix import wavelet_decompose
-from heritage_inpaint.io import InputError
+from heritage_inpaint.io import InputError, load_image
 from heritage_inpaint.restorer import (
     RestorerConfig,
     fuse_lora,
@@ -152,15 +154,15 @@ def test_color_fix_keeps_the_input_low_band():
 def test_fused_lora_equals_unfused_and_bad_weights_are_named(trained, tmp_path):
     out, _ = trained
     img = torch.rand(3, 64, 64)
-    r = load_restorer(RestorerConfig(rank=0), device="cpu", lora_weights=out / "restorer_lora.safetensors")
+    r = load_restorer(RestorerConfig(rank=0), device="cpu", weights=out / "restorer_lora.safetensors")
     unfused = restore_image(r, img, min_side=0)
     assert (restore_image(fuse_lora(r), img, min_side=0) - unfused).abs().max() < 1e-3
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"garbage")
     with pytest.raises(InputError, match="bad.safetensors"):
-        load_restorer(RestorerConfig(rank=0), device="cpu", lora_weights=bad)
+        load_restorer(RestorerConfig(rank=0), device="cpu", weights=bad)
     with pytest.raises(InputError, match="not found"):
-        load_restorer(RestorerConfig(rank=0), device="cpu", lora_weights=tmp_path / "x.safetensors")
+        load_restorer(RestorerConfig(rank=0), device="cpu", weights=tmp_path / "x.safetensors")
 
 
 def test_bad_inputs_are_named_and_converted(tmp_path, caplog):
@@ -281,3 +283,44 @@ def test_restorer_two_processes_equal_one_process(tmp_path, torchrun):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").iterdir())[-1] == "step_0000004"
+
+
+def test_shipped_small_restorer_restores_a_degraded_sample():
+    "Issue 18: the shipped `small` weights, offline, on an embedded photograph degraded with the x4plus chain."
+    from heritage_inpaint.degradations import degrade
+    from heritage_inpaint.metrics import lpips, psnr
+    from heritage_inpaint.restorer import default_small_restorer_weights, optimize_restorer
+    from heritage_inpaint.samples import sample_dir
+
+    r = optimize_restorer(load_restorer(weights=default_small_restorer_weights(), device="cpu"))
+    assert r.timestep == 200 and r.text_encoder is None  # the config beside the weights was read
+    hq = load_image(sample_dir() / "images" / "coffee.png")[:, :256, :256]
+    lq = degrade(hq[None], seed=0)[0]
+    out = restore_image(r, lq, tile=None, min_side=0)
+    # measured: LPIPS 0.696 → 0.419, PSNR 21.16 → 21.44 dB; the model buys perceptual quality, not PSNR (see its card)
+    assert lpips(out, hq).item() < lpips(lq, hq).item() - 0.15
+    assert psnr(out, hq).item() > psnr(lq, hq).item() - 0.5
+
+
+def test_restore_runs_offline_with_the_shipped_model_and_names_a_wrong_config(tmp_path, capsys):
+    import shutil
+
+    from heritage_inpaint.io import save_image
+    from heritage_inpaint.restorer import default_small_restorer_weights
+
+    save_image(
+        load_image(Path(__file__).parents[1] / "heritage_inpaint/data/samples/images/coffee.png")[:, :96, :128],
+        tmp_path / "in" / "cup.png",
+    )
+    assert main(["restore", "--input", str(tmp_path / "in"), "--out-dir", str(tmp_path / "out")]) == 0
+    assert load_image(tmp_path / "out" / "cup.png").shape == (3, 96, 128)
+    w = tmp_path / "w" / "restorer_unet.safetensors"
+    w.parent.mkdir()
+    shutil.copy(default_small_restorer_weights(), w)
+    (w.parent / "restorer_config.json").write_text(
+        json.dumps({"model": "small", "unet_config": {"layers_per_block": 1}})
+    )
+    assert (
+        main(["restore", "--input", str(tmp_path / "in"), "--out-dir", str(tmp_path / "o2"), "--weights", str(w)]) == 2
+    )
+    assert "weights do not match the UNet of its restorer_config.json" in capsys.readouterr().err

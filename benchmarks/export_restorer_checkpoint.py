@@ -1,0 +1,45 @@
+"""Export the newest checkpoint of a `small` restorer run as the shipped files (EMA weights, fp16).
+
+    python benchmarks/export_restorer_checkpoint.py runs/small [--to DIR]
+
+A run that is stopped (a GPU lease ends, a `timeout`) before its last step has checkpoints but no
+`restorer_unet.safetensors`; this writes it from the newest readable checkpoint's EMA weights, with the run's
+`restorer_config.json` beside it, so the result travels in one file of about 11 MB.
+"""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from diffusers.training_utils import EMAModel
+
+from heritage_inpaint.restorer import RestorerConfig, load_restorer
+from heritage_inpaint.restorer_train import save_restorer_unet
+from heritage_inpaint.training import checkpoint_dirs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--to", type=Path, default=None, help="output folder (default: the run folder)")
+    a = ap.parse_args()
+    to = a.to or a.run
+    saved = json.loads((a.run / "restorer_config.json").read_text())
+    r = load_restorer(
+        RestorerConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}), device="cpu"
+    )
+    ck = checkpoint_dirs(a.run / "checkpoints")[-1]
+    params = list(r.unet.parameters())
+    ema = EMAModel(params)
+    ema.load_state_dict(torch.load(ck / "extra.pt", map_location="cpu", weights_only=True)["ema"])
+    ema.copy_to(params)
+    out = save_restorer_unet(r.unet, to / "restorer_unet.safetensors")
+    if to != a.run:
+        shutil.copy(a.run / "restorer_config.json", to / "restorer_config.json")
+    print(f"wrote {out} from {ck.name} (EMA weights)")
+
+
+if __name__ == "__main__":
+    main()
