@@ -26,7 +26,7 @@ demo: $(STAMP)
 	@echo "report: outputs/report/report.html"
 
 # the papermill notebooks (no number) run under pytest into temporary folders, so outputs/ stays the demo's
-PAPERMILL_NBS := ^(report|restore_report|train_.*|ab_.*)\.ipynb$$
+PAPERMILL_NBS := ^(report|restore_report|video_report|train_.*|ab_.*)\.ipynb$$
 
 test: $(STAMP)
 	tools/check_unchanged.sh $(BIN)/nbdev-clean

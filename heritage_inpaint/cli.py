@@ -278,6 +278,16 @@ def _lightmap_render(p, a):
     )
 
 
+def _video(p, a):
+    from heritage_inpaint.video_report import VideoReportConfig, run_video_report, write_video_report_html
+
+    if a is None:
+        return add_config_flags(p, VideoReportConfig)
+    table = run_video_report(config_from_args(VideoReportConfig, a))
+    print(table.to_string(index=False))
+    print(f"wrote {write_video_report_html(a.out_dir)}")
+
+
 def _fetch_assets(p, a):
     from heritage_inpaint.lpips import fetch_assets
 
@@ -295,6 +305,7 @@ COMMANDS = {
     "restore": (_restore, "one-step restoration (HYPIR-style) of an image file or folder"),
     "train-restorer": (_train_restorer, "train the one-step restorer's LoRA (HYPIR recipe; accelerate; resumable)"),
     "train-patch": (_train_patch, "train the patch inpainting network (accelerate; resumable)"),
+    "video": (_video, "inpaint a clip (video file or frames) with several methods; MP4s, previews, metrics, HTML"),
     "lightmap-scene": (_lightmap_scene, "render a day (Mitsuba 3 + pvlib): tod_00.png … tod_23.png + meta.json"),
     "lightmap-train": (_lightmap_train, "train the lightmap encoder (design note 003's flags; accelerate; resumable)"),
     "lightmap-render": (_lightmap_render, "render frames of a lightmap model (one time, or hours + GIF)"),

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import torch
 
-from .inpainters import blend_known, get_inpainter
 from heritage_inpaint.io import (
     InputError,
     atomic_write,
@@ -73,11 +72,15 @@ def clip_frames(image: torch.Tensor, n: int, size: int, pan_px: int, g: torch.Ge
 # %% ../nbs/21_dpo_data.ipynb #c007
 def make_negative(kind: str, frames: torch.Tensor, masks: torch.Tensor, seed: int, sd2=None) -> torch.Tensor:
     "A loser clip of `kind` (hallucination / blur / flicker) for winner `frames` and `masks`; known pixels kept."
-    if kind == "blur":
-        telea = get_inpainter("telea")
-        return torch.stack([telea(f, m) for f, m in zip(frames, masks)])
-    if kind == "hallucination":  # no prior: the pipeline sees a blank image, so the fill ignores the context
-        return torch.stack([blend_known(sd2(torch.full_like(f, 0.5), m, seed), f, m) for f, m in zip(frames, masks)])
+    from heritage_inpaint.clips import Clip
+    from heritage_inpaint.propagation import Propagator
+
+    if kind == "blur":  # the prior alone: propagation along the flow, Telea where no frame sees
+        return Propagator()(Clip(frames), masks, seed).frames
+    if kind == "hallucination":  # the pipeline without its prior: every frame starts from noise
+        from heritage_inpaint.video_sd2 import SD2VideoInpainter
+
+        return SD2VideoInpainter(sd2, prior=None)(Clip(frames), masks, seed).frames
     if kind == "flicker":  # independent seed per frame
         return torch.stack([sd2(f, m, seed + 1000 * t) for t, (f, m) in enumerate(zip(frames, masks))])
     raise InputError(f"negative kind {kind!r}: expected one of {NEGATIVE_KINDS}")

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {  # notebook: the config classes its parameters come from
     "report": ["heritage_inpaint.report:ReportConfig"],
     "restore_report": ["heritage_inpaint.restore_report:RestoreReportConfig"],
+    "video_report": ["heritage_inpaint.video_report:VideoReportConfig"],
     "train_lora": ["heritage_inpaint.sd2_lora:LoraTrainConfig"],
     "train_dpo": ["heritage_inpaint.dpo_train:DPOTrainConfig"],
     "train_restorer": ["heritage_inpaint.restorer_train:RestorerTrainConfig"],

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STAGE, SITE = ROOT / "_docs_src", ROOT / "_docs"
 SRC = STAGE / "docs"
-PAPERMILL = re.compile(r"^(report|restore_report|train_.*|ab_.*)$")
+PAPERMILL = re.compile(r"^(report|restore_report|video_report|train_.*|ab_.*)$")
 
 
 def page_notebook(path: Path, dest: Path) -> str:
