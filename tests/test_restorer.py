@@ -22,23 +22,15 @@ from heritage_inpaint.restorer_train import RestorerTrainConfig, train_restorer
 from heritage_inpaint.tiling import seam_score, tile_boundaries, tiled_apply
 
 
+SMALL_RUN = dict(
+    size=64, batch=2, steps=6, rank=4, lr_g=1e-3, lr_d=1e-3, pool_size=4, checkpoint_every=3, image_every=3
+)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("restorer")
-    res = train_restorer(
-        RestorerTrainConfig(
-            out_dir=str(out),
-            size=64,
-            batch=2,
-            steps=6,
-            rank=4,
-            lr_g=1e-3,
-            lr_d=1e-3,
-            pool_size=4,
-            checkpoint_every=3,
-            image_every=3,
-        )
-    )
+    res = train_restorer(RestorerTrainConfig(out_dir=str(out), **SMALL_RUN))
     return out, res
 
 
@@ -211,21 +203,7 @@ def test_corrupt_last_checkpoint_falls_back(trained, tmp_path):
     ckpts = sorted((run / "checkpoints").glob("step_*"))
     (ckpts[-1] / "trainable.safetensors").write_bytes(b"truncated")
     with pytest.warns(UserWarning, match="unreadable"):
-        res = train_restorer(
-            RestorerTrainConfig(
-                out_dir=str(run),
-                size=64,
-                batch=2,
-                steps=6,
-                rank=4,
-                lr_g=1e-3,
-                lr_d=1e-3,
-                pool_size=4,
-                checkpoint_every=3,
-                image_every=3,
-                resume=True,
-            )
-        )
+        res = train_restorer(RestorerTrainConfig(out_dir=str(run), resume=True, **SMALL_RUN))
     assert res.start_step == 3 and [h["step"] for h in res.history] == [1, 2, 3, 4, 5, 6]
 
 

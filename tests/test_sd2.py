@@ -189,39 +189,12 @@ def test_infer_cli_single_batch_and_errors(tiny_dir, tmp_path, capsys):
     )
     assert load_image(tmp_path / "single.png").shape == (3, 3 * 40 + 2 * 7, 3 * 56 + 2 * 5)
     # batch: b.png has no mask -> refused with the list, unless --skip_unmatched
-    assert (
-        main(
-            [
-                "infer",
-                "--batch_imgs_dir",
-                str(tmp_path / "imgs"),
-                "--batch_masks_dir",
-                str(tmp_path / "masks_inverted"),
-                "--output_dir",
-                str(tmp_path / "out"),
-                *common,
-            ]
-        )
-        == 2
-    )
+    batch = ["infer", "--batch_imgs_dir", str(tmp_path / "imgs"), "--batch_masks_dir", str(tmp_path / "masks_inverted")]
+    batch += ["--output_dir", str(tmp_path / "out"), *common]
+    assert main(batch) == 2
     assert "b.png" in capsys.readouterr().err
     with pytest.warns(UserWarning, match="images without masks"):
-        assert (
-            main(
-                [
-                    "infer",
-                    "--batch_imgs_dir",
-                    str(tmp_path / "imgs"),
-                    "--batch_masks_dir",
-                    str(tmp_path / "masks_inverted"),
-                    "--output_dir",
-                    str(tmp_path / "out"),
-                    "--skip_unmatched",
-                    *common,
-                ]
-            )
-            == 0
-        )
+        assert main([*batch, "--skip_unmatched"]) == 0
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a_collage.png"]
     assert main(["infer", "--image", "x.png", "--mask", "y.png", "--out", "o.png", "--model", "org/absent-model"]) == 2
     assert "x.png: file not found" in capsys.readouterr().err  # the cheap check comes before the model
