@@ -20,8 +20,11 @@ from heritage_inpaint.io import (
     save_image,
     save_mask,
 )
+from .clips import Clip
 from .masks import moving_shape_masks
+from .propagation import Propagator
 from .samples import sample_dir
+from .video_sd2 import SD2VideoInpainter
 
 # %% auto #0
 __all__ = ['NEGATIVE_KINDS', 'PreferenceDataConfig', 'clip_frames', 'make_negative', 'verify_clip', 'write_preference_clip',
@@ -72,14 +75,9 @@ def clip_frames(image: torch.Tensor, n: int, size: int, pan_px: int, g: torch.Ge
 # %% ../nbs/21_dpo_data.ipynb #c007
 def make_negative(kind: str, frames: torch.Tensor, masks: torch.Tensor, seed: int, sd2=None) -> torch.Tensor:
     "A loser clip of `kind` (hallucination / blur / flicker) for winner `frames` and `masks`; known pixels kept."
-    from heritage_inpaint.clips import Clip
-    from heritage_inpaint.propagation import Propagator
-
     if kind == "blur":  # the prior alone: propagation along the flow, Telea where no frame sees
         return Propagator()(Clip(frames), masks, seed).frames
     if kind == "hallucination":  # the pipeline without its prior: every frame starts from noise
-        from heritage_inpaint.video_sd2 import SD2VideoInpainter
-
         return SD2VideoInpainter(sd2, prior=None)(Clip(frames), masks, seed).frames
     if kind == "flicker":  # independent seed per frame
         return torch.stack([sd2(f, m, seed + 1000 * t) for t, (f, m) in enumerate(zip(frames, masks))])

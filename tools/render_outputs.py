@@ -33,8 +33,8 @@ PICTURED = [
     "50_lightmap_scene",
     "53_lightmap_render",
     "54_lightmap_viewer",
-    "60_clips",
-    "62_propagation",
+    "13_clips",
+    "15_propagation",
 ]
 
 
