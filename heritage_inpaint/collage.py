@@ -71,7 +71,7 @@ def collage_thumbnail(path, row_labels: Sequence[str] = (), spacing_v: int = 20,
     return im
 
 
-def html_image(image, alt: str, href: str | None = None, quality: int = 90) -> str:
+def html_image(image, alt: str, href: str | None = None, quality: int = 80) -> str:
     "An inline JPEG `<img>` of a PIL image or image file, linked to `href` when given."
     im = image if isinstance(image, Image.Image) else Image.open(image).convert("RGB")
     buf = io.BytesIO()

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .collage import html_image
+from .collage import collage_thumbnail, html_image
 from .degradations import DegradationConfig, degrade
 from .io import InputError, atomic_write, list_images, load_image, save_image, to_uint8
 from .metrics import lpips, psnr, ssim
@@ -150,7 +150,8 @@ def restore_report_html(out_dir, fragment: bool = False) -> str:
     ]
     for p in sorted((out / "collages").glob("*_collage.png")):
         rel = str(p.relative_to(out))
-        parts += [f"<h4>{html.escape(p.stem.removesuffix('_collage'))}</h4>", html_image(p, p.stem, href=rel)]
+        thumb = collage_thumbnail(p, max_width=1280)  # four panels of 320 px; the PNG keeps full size
+        parts += [f"<h4>{html.escape(p.stem.removesuffix('_collage'))}</h4>", html_image(thumb, p.stem, href=rel)]
     parts += ["<h4>Per image</h4>", metrics_table_html(s["per_image"])]
     body = "".join(parts)
     return body if fragment else html_page("Restoration report", body)
