@@ -109,13 +109,27 @@ class MultiLevelDiscriminator(nn.Module):
         return list(self.heads.parameters())
 
 # %% ../nbs/33_discriminator.ipynb #c010
-def hinge_d_loss(real_logits: list[torch.Tensor], fake_logits: list[torch.Tensor]) -> torch.Tensor:
-    "Discriminator hinge loss, averaged over levels."
-    return sum(torch.relu(1 - r).mean() + torch.relu(1 + f).mean() for r, f in zip(real_logits, fake_logits)) / len(
-        real_logits
-    )
+def _fake_weights(fake: torch.Tensor, region: torch.Tensor | None) -> torch.Tensor | None:
+    "The hole's share of each logit cell (area-pooled `region` `[B,1,H,W]`), or None for every cell."
+    if region is None:
+        return None
+    return torch.nn.functional.adaptive_avg_pool2d(region.to(fake.dtype), fake.shape[-2:])
 
 
-def hinge_g_loss(fake_logits: list[torch.Tensor]) -> torch.Tensor:
-    "Generator hinge loss: −mean logit of the fakes, averaged over levels."
-    return -sum(f.mean() for f in fake_logits) / len(fake_logits)
+def _weighted_mean(x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    return x.mean() if w is None else (x * w).sum() / w.sum().clamp_min(1e-6)
+
+
+def hinge_d_loss(
+    real_logits: list[torch.Tensor], fake_logits: list[torch.Tensor], fake_region: torch.Tensor | None = None
+) -> torch.Tensor:
+    "Discriminator hinge loss, averaged over levels; with `fake_region` (1 = generated) fake cells count by its share."
+    return sum(
+        torch.relu(1 - r).mean() + _weighted_mean(torch.relu(1 + f), _fake_weights(f, fake_region))
+        for r, f in zip(real_logits, fake_logits)
+    ) / len(real_logits)
+
+
+def hinge_g_loss(fake_logits: list[torch.Tensor], fake_region: torch.Tensor | None = None) -> torch.Tensor:
+    "Generator hinge loss: −mean logit of the fakes (weighted by `fake_region`'s share per cell), averaged over levels."
+    return -sum(_weighted_mean(f, _fake_weights(f, fake_region)) for f in fake_logits) / len(fake_logits)

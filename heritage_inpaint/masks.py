@@ -35,6 +35,7 @@ STROKE_PRESETS = {
     "thin": StrokeMaskConfig(max_len=30, max_width=8, min_width=2, min_times=4, max_times=10),
     "medium": StrokeMaskConfig(max_len=50, max_width=24, min_width=8, min_times=2, max_times=6),
     "thick": StrokeMaskConfig(max_len=80, max_width=50, min_width=20, min_times=1, max_times=4),
+    "large": StrokeMaskConfig(max_len=110, max_width=80, min_width=40, min_times=2, max_times=4),
 }
 
 # %% ../nbs/01_masks.ipynb #c007
@@ -112,7 +113,7 @@ def moving_shape_masks(
     return torch.from_numpy(out)
 
 # %% ../nbs/01_masks.ipynb #c017
-MASK_KINDS = ("thin", "medium", "thick", "box")
+MASK_KINDS = ("thin", "medium", "thick", "box", "large")
 
 
 def random_mask(h: int, w: int, kind: str = "medium", seed=None) -> torch.Tensor:

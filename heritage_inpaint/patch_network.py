@@ -4,8 +4,10 @@
 
 # %% ../nbs/40_patch_network.ipynb #c003
 from __future__ import annotations
-import json, math
+import json, math, os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +21,10 @@ from .tiling import gaussian_tile_weights
 
 # %% auto #0
 __all__ = ['PatchNetConfig', 'Hole', 'HoleDetector', 'PatchExtractor', 'coarse_fill', 'telea_fill', 'base_fill', 'GatedConv',
-           'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention', 'RegionSeparatedAttention', 'haar_dwt',
-           'haar_idwt', 'PatchNetwork', 'log_cap', 'apply_residual', 'target_residual', 'PatchFusion',
+           'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention', 'RegionSeparatedAttention', 'FourierUnit',
+           'haar_dwt', 'haar_idwt', 'PatchNetwork', 'log_cap', 'apply_residual', 'target_residual', 'PatchFusion',
            'PatchBasedInpainting', 'context_window', 'load_linear_image', 'load_patch_model', 'default_patch_weights',
-           'PatchInpainter']
+           'PatchInpainter', 'PerceptualPatchInpainter']
 
 # %% ../nbs/40_patch_network.ipynb #c005
 @dataclass
@@ -46,6 +48,8 @@ class PatchNetConfig:
     log_delta_scale: float = 3.0  # dynamic cap = log_delta_scale · patch log-std
     kl_weight: float = 0.0  # strategy 5: KL between predicted and true log-residual distributions
     sup_type: str = "l1"  # l1 | huber | charbonnier
+    global_context: bool = False  # switch 6: a Fourier unit (LaMa's FFC) after the bottleneck attention
+    max_work_side: int = 0  # images whose shorter side exceeds this are filled at this size (0: always full size)
 
     def __post_init__(self):
         if self.patch_size % 16:
@@ -55,6 +59,8 @@ class PatchNetConfig:
         if self.base_fill not in ("telea", "pushpull"):
             raise InputError(f"base_fill {self.base_fill!r}: telea or pushpull")
         self.multi_scale_factors = tuple(float(s) for s in self.multi_scale_factors if s > 0) or (1.0,)
+        if self.max_work_side and self.max_work_side < self.patch_size:
+            raise InputError(f"max_work_side {self.max_work_side}: 0 or at least patch_size {self.patch_size}")
 
 # %% ../nbs/40_patch_network.ipynb #c007
 @dataclass
@@ -134,13 +140,15 @@ def telea_fill(image: torch.Tensor, mask: torch.Tensor, radius: int = 5) -> torc
 
     out = image.detach().cpu().float().numpy().copy()
     mk = (mask.detach().cpu().numpy() > 0.5).astype(np.uint8)
-    for b in range(out.shape[0]):
-        if not mk[b, 0].any():
-            continue
-        for c in range(out.shape[1]):
-            top = max(float(out[b, c].max()), 1e-6)
-            q = np.round(np.clip(out[b, c] / top, 0, 1) * 65535).astype(np.uint16)
-            out[b, c] = cv2.inpaint(q, mk[b, 0], radius, cv2.INPAINT_TELEA).astype(np.float32) / 65535 * top
+
+    def fill(b: int, c: int) -> None:
+        top = max(float(out[b, c].max()), 1e-6)
+        q = np.round(np.clip(out[b, c] / top, 0, 1) * 65535).astype(np.uint16)
+        out[b, c] = cv2.inpaint(q, mk[b, 0], radius, cv2.INPAINT_TELEA).astype(np.float32) / 65535 * top
+
+    jobs = [(b, c) for b in range(out.shape[0]) if mk[b, 0].any() for c in range(out.shape[1])]
+    with ThreadPoolExecutor(min(len(jobs), os.cpu_count() or 1) or 1) as pool:  # OpenCV releases the GIL
+        list(pool.map(lambda bc: fill(*bc), jobs))
     res = torch.from_numpy(out).to(image)
     return image * (1 - mask) + res * mask
 
@@ -230,6 +238,23 @@ class RegionSeparatedAttention(nn.Module):
         a, b = x[:, : x.shape[1] // 2], x[:, x.shape[1] // 2 :]
         return x + self.mix(torch.cat([self.fg(a * m), self.bg(b * (1 - m))], 1))
 
+# %% ../nbs/40_patch_network.ipynb #c019b
+class FourierUnit(nn.Module):
+    "Residual spectral transform: rFFT2 → 1×1 conv + ReLU on (real, imag) → inverse rFFT2, gated (starts as identity)."
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv = nn.Conv2d(2 * c, 2 * c, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        spec = torch.fft.rfft2(x.float(), norm="ortho")
+        mixed = F.relu(self.conv(torch.cat([spec.real, spec.imag], 1).to(self.conv.weight.dtype)))
+        re, im = mixed.float().chunk(2, 1)
+        out = torch.fft.irfft2(torch.complex(re, im), s=(h, w), norm="ortho")
+        return x + self.gamma * out.to(x.dtype)
+
 # %% ../nbs/40_patch_network.ipynb #c021
 _HAAR = (
     torch.tensor([[[1, 1], [1, 1]], [[-1, -1], [1, 1]], [[-1, 1], [-1, 1]], [[1, -1], [-1, 1]]], dtype=torch.float32)
@@ -267,6 +292,8 @@ class PatchNetwork(nn.Module):
         self.d3, self.e3 = GatedConv(c2, c3, 3, 2), BoundaryAwareBlock(c3)
         self.d4, self.e4 = GatedConv(c3, c4, 3, 2), BoundaryAwareBlock(c4)
         self.bottleneck = RegionSeparatedAttention(c4) if cfg.region_attention else LightweightSelfAttention(c4)
+        if cfg.global_context:
+            self.fourier = FourierUnit(c4)
         self.u3, self.m3 = GatedConv(c4 + c3, c3), BoundaryAwareBlock(c3)
         self.u2, self.m2 = GatedConv(c3 + c2, c2), BoundaryAwareBlock(c2)
         skip1 = c1 + (c1 if cfg.dual_context else 0)
@@ -297,6 +324,8 @@ class PatchNetwork(nn.Module):
         e3 = self.e3(self.d3(e2), mask)
         e4 = self.e4(self.d4(e3), mask)
         b = self.bottleneck(e4, mask) if self.cfg.region_attention else self.bottleneck(e4)
+        if self.cfg.global_context:
+            b = self.fourier(b)
         up = lambda t, ref: F.interpolate(t, size=ref.shape[-2:], mode="bilinear", align_corners=False)
         u3 = self.m3(self.u3(torch.cat([up(b, e3), e3], 1)), mask)
         u2 = self.m2(self.u2(torch.cat([up(u3, e2), e2], 1)), mask)
@@ -383,7 +412,22 @@ class PatchBasedInpainting(nn.Module):
         "Fill the holes of `[3,H,W]` (mask `[1,H,W]`, 1 = fill); returns `[3,H,W]`, known pixels unchanged."
         if mask.sum() == 0:
             return image.clone()  # nothing to fill
+        H, W = image.shape[-2:]
+        side = self.cfg.max_work_side
+        if not side or min(H, W) <= side:
+            return self._inpaint_full_size(image, mask, batch)
+        dev = next(self.parameters()).device
+        img, mk = image.to(dev).float(), mask.to(dev).float()
+        size = (round(H * side / min(H, W)), round(W * side / min(H, W)))
+        small = F.interpolate(img[None], size=size, mode="area")[0]
+        small_mask = (F.interpolate(mk[None], size=size, mode="area")[0] > 0).float()  # every partly covered pixel
+        filled = self._inpaint_full_size(small, small_mask, batch)
+        up = F.interpolate(filled[None], size=(H, W), mode="bicubic", align_corners=False)[0].clamp_min(0)
+        return torch.where(mk > 0.5, up, img).to(image.device, image.dtype)
+
+    def _inpaint_full_size(self, image: torch.Tensor, mask: torch.Tensor, batch: int) -> torch.Tensor:
         P = self.cfg.patch_size
+
         dev = next(self.parameters()).device
         H, W = image.shape[-2:]
         ph, pw = max(P - H, 0), max(P - W, 0)  # images smaller than a patch
@@ -493,3 +537,12 @@ class PatchInpainter:
     def __call__(self, image, mask, seed=None):
         check_pair(image, mask)
         return blend_known(self.model.inpaint(image, mask).clamp(0, 1), image, mask)
+
+# %% ../nbs/40_patch_network.ipynb #c038b
+class PerceptualPatchInpainter(PatchInpainter):
+    "The perceptual patch network (`patch_perceptual`: LPIPS + adversarial training) as an inpainter."
+
+    name = "patch_perceptual"
+
+    def __init__(self, weights: str | Path | None = None, device: str | None = None):
+        super().__init__(weights or package_data("weights", "patch_perceptual.safetensors"), device)

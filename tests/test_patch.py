@@ -32,7 +32,9 @@ def test_shipped_weights_are_small_safetensors_with_a_model_card():
     assert "BSDS500 train" in card and "5500 steps" in card and "PatchMatch" in card
 
 
-@pytest.mark.parametrize("flag", [dict(dual_context=True), dict(region_attention=True), dict(haar_heads=True)])
+@pytest.mark.parametrize(
+    "flag", [dict(dual_context=True), dict(region_attention=True), dict(haar_heads=True), dict(global_context=True)]
+)
 def test_each_switch_changes_only_its_own_part(flag):
     torch.manual_seed(0)
     base = set(PatchNetwork(PatchNetConfig(base_channels=8)).state_dict())
@@ -43,6 +45,7 @@ def test_each_switch_changes_only_its_own_part(flag):
         "dual_context": {"global_context", "context_proj", "u1"},
         "region_attention": {"bottleneck"},
         "haar_heads": {"out", "low_head", "high_head"},
+        "global_context": {"fourier"},
     }[next(iter(flag))]
     assert changed and changed <= expected, changed
 
@@ -60,8 +63,20 @@ def test_switches_off_is_the_base_design():
             haar_heads=False,
             dynamic_log_cap=False,
             kl_weight=0.0,
+            global_context=False,
+            max_work_side=0,
         )
     )
+    x = torch.rand(1, 4, 32, 32)
+    assert torch.equal(a(x), b(x))
+
+
+def test_the_fourier_unit_starts_as_the_identity():
+    torch.manual_seed(0)
+    a = PatchNetwork(PatchNetConfig(base_channels=8))
+    torch.manual_seed(0)
+    b = PatchNetwork(PatchNetConfig(base_channels=8, global_context=True))
+    b.load_state_dict(a.state_dict(), strict=False)  # the same weights; the unit's gate starts closed
     x = torch.rand(1, 4, 32, 32)
     assert torch.equal(a(x), b(x))
 
