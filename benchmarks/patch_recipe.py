@@ -10,17 +10,18 @@ Scores: masked PSNR / SSIM / LPIPS-alex on the first `--val-images` BSDS500 val 
 medium / thick holes of `evaluate_inpainter`; time: a 1024² image with a medium hole, median of 10 after warm-up.
 """
 
-import argparse, json, statistics, time
+import argparse, json, time
 from pathlib import Path
 
 import pandas as pd
 import torch
 from diffusers.training_utils import EMAModel
 
-from heritage_inpaint.masks import random_mask
 from heritage_inpaint.patch_network import PatchBasedInpainting, PatchNetConfig, load_patch_model
+
 from heritage_inpaint.patch_train import RECIPES, PatchTrainConfig, evaluate_inpainter, save_patch_weights, train_patch
 from heritage_inpaint.training import RUN_FILE, checkpoint_dirs
+from patch_speed import median_seconds, medium_hole_1024  # benchmarks/ is the script's folder, first on sys.path
 
 
 def export_newest(run: Path) -> tuple[Path, int]:
@@ -37,23 +38,10 @@ def export_newest(run: Path) -> tuple[Path, int]:
 
 
 def time_1024(model) -> float:
-    "Median seconds of `model.inpaint` on a 1024² image with a medium hole (on a CPU: one call, no warm-up)."
-    g = torch.Generator().manual_seed(0)
-    img = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 1024, 1024, generator=g), 5, 1, 2)[0]
-    mask = random_mask(1024, 1024, "medium", seed=0)
+    "Median seconds of `model.inpaint` on `patch_speed`'s 1024² medium-hole image (on a CPU: one call, no warm-up)."
+    img, mask = medium_hole_1024()
     cuda = torch.cuda.is_available()
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
-    reps = 10 if cuda else 1
-    for _ in range(3 if cuda else 0):
-        model.inpaint(img, mask)
-    ts = []
-    for _ in range(reps):
-        sync()
-        t = time.perf_counter()
-        model.inpaint(img, mask)
-        sync()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+    return median_seconds(lambda: model.inpaint(img, mask), reps=10 if cuda else 1, warmup=3 if cuda else 0)
 
 
 def main():

@@ -21,9 +21,17 @@ from heritage_inpaint.metrics import image_metrics, psnr
 from heritage_inpaint.patch_network import PatchBasedInpainting, load_patch_model
 
 
-def median_seconds(fn, reps: int) -> float:
+def medium_hole_1024() -> tuple[torch.Tensor, torch.Tensor]:
+    "The timing input of the patch benchmarks: a seeded smooth 1024² image and a medium hole."
+    g = torch.Generator().manual_seed(0)
+    img = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 1024, 1024, generator=g), 5, 1, 2)[0]
+    return img, random_mask(1024, 1024, "medium", seed=0)
+
+
+def median_seconds(fn, reps: int, warmup: int = 2) -> float:
+    "Median wall time of `fn()` over `reps` calls after `warmup` calls (CUDA synchronised around each)."
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    for _ in range(2):
+    for _ in range(warmup):
         fn()
     ts = []
     for _ in range(reps):
@@ -50,10 +58,9 @@ def main():
             big = torch.nn.functional.interpolate(load_image(path)[None], scale_factor=2, mode="bicubic")[0]
             photos.append((big.clamp(0, 1), random_mask(*big.shape[-2:], "medium", seed=i)))
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    g = torch.Generator().manual_seed(0)
-    img = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 1024, 1024, generator=g), 5, 1, 2)[0]
-    mask = random_mask(1024, 1024, "medium", seed=0)
+    img, mask = medium_hole_1024()
     rows = []
+
     for w in a.weights.split(","):
         model = load_patch_model(w, device)
         with_side = {}
