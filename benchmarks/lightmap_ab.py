@@ -1,10 +1,17 @@
-"""Lightmap A/B: seed 003's configurations (Baseline, BaselineEncoder, PatchSSIM, Hybrid) + FiLM + HashGrid.
+"""Lightmap A/B on rendered days: sun-aware time and keyframes against the blends of stored frames.
 
-python benchmarks/lightmap_ab.py --data-dir <day 960x540> --runs-dir <dir> \
-    --out benchmarks/results/lightmap_ab.json --epochs 200
-Same day, epochs, seed and held-out hours (3, 8, 15, 20) for every configuration; reports the best validation
-PSNR / SSIM / LPIPS, the neighbour-hour blend, training seconds and the 1920x1080 render time of each trained model
-(eager fp32 `render_frame` vs `LightmapRenderer`), and the seed's acceptance test against Baseline.
+Two phases, so the GPU only trains and times:
+python benchmarks/lightmap_ab.py train --data-dir <day> --val-hours 3,7,10,15,18,21 --keyframes 0,6,12,19 \
+    --runs-dir <dir> --weights-out <dir> --out <train.json> --epochs 400
+python benchmarks/lightmap_ab.py evaluate --data-dir <day> --train-json <train.json> --weights-dir <dir> \
+    --out benchmarks/results/lightmap_ab_<day>.json
+`train`: every configuration of `sun_keyframe_ab` (the shipped encoder + FiLM model, each sun/keyframe switch alone
+on it, all together) with the same day, epochs, seed and held-out hours; training seconds, the 1920x1080 frame time
+(eager fp32 `render_frame` vs `LightmapRenderer`, fused Triton kernel on CUDA) and its max difference, and each
+configuration's best weights. `evaluate` (any device): PSNR / SSIM / LPIPS per held-out hour at full resolution and
+area-downsampled by 2, means over the daylight + twilight hours and over the night hours apart (night: the sun below
+-6 degrees), the stored bytes of every model, the full-storage blend and a blend compressed to each model's bytes,
+and the issue's goals for the best configuration.
 """
 
 import argparse, json, shutil, time
@@ -13,40 +20,74 @@ from pathlib import Path
 
 import torch
 
-from heritage_inpaint.lightmap_model import load_lightmap, render_frame
+from heritage_inpaint.lightmap_model import load_lightmap, read_sun_table, render_frame
 from heritage_inpaint.lightmap_render import LightmapRenderer
-from heritage_inpaint.lightmap_train import LIGHTMAP_AB, DayData, LightmapTrainConfig, ab_config, train_lightmap
+from heritage_inpaint.lightmap_train import (
+    DayData,
+    LightmapTrainConfig,
+    ab_config,
+    blend_metrics,
+    equal_bytes_blend_metrics,
+    held_out_metrics,
+    mean_metrics,
+    storage_bytes,
+    sun_keyframe_ab,
+    train_lightmap,
+)
 from lightmap_render import timed_ms  # benchmarks/ is the script's directory
 
+METRICS = ("psnr", "ssim", "lpips")
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--runs-dir", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--epochs", type=int, default=200)
-    ap.add_argument("--val-every", type=int, default=20)
-    ap.add_argument("--configs", default=",".join(LIGHTMAP_AB))
-    ap.add_argument("--amp", action="store_true")
-    ap.add_argument(
-        "--extra",
-        default="{}",
-        help='JSON {name: overrides} of further configurations, e.g. {"E-T8": {"model": {"time_harmonics": 8}}}',
-    )
-    ap.add_argument(
-        "--copy-best-to", default="", help="copy each configuration's best.safetensors/.json here as <name>.*"
-    )
-    a = ap.parse_args()
+
+def hours(text: str) -> tuple:
+    return tuple(int(h) for h in text.split(","))
+
+
+def train(a):
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    base = LightmapTrainConfig(
-        data_dir=a.data_dir, out_dir=a.runs_dir, epochs=a.epochs, val_every=a.val_every, amp=a.amp
-    )
-    baseline = DayData(a.data_dir).baseline.to(dev)
-    rows, blend = [], None
-    extra = json.loads(a.extra)
     cuda = dev == "cuda"
-
-    def write():
+    base = LightmapTrainConfig(
+        data_dir=a.data_dir,
+        out_dir=a.runs_dir,
+        epochs=a.epochs,
+        val_every=a.val_every,
+        val_hours=hours(a.val_hours),
+        val_select_hours=hours(a.select_hours) if a.select_hours else (),
+        overwrite=True,
+    )
+    ab = sun_keyframe_ab(hours(a.keyframes))
+    rows = []
+    out = Path(a.weights_out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in a.configs.split(",") if a.configs else ab:
+        cfg = ab_config(base, name, ab[name])
+        t0 = time.perf_counter()
+        r = train_lightmap(cfg)
+        train_s = time.perf_counter() - t0
+        m = load_lightmap(r.weights, dev)
+        stored = DayData(a.data_dir, cfg.val_hours, key_hours=m.cfg.key_hours).stored.to(dev)
+        eager = timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, stored), reps=5, cuda=cuda)
+        rend = LightmapRenderer(m, stored, 1080, 1920)
+        fast = timed_ms(lambda: rend.render(18.5, copy=False), reps=50, cuda=cuda)
+        err = max(
+            (rend.render(h).float() - render_frame(m, h, 1080, 1920, stored)).abs().max().item() for h in (7.5, 18.5)
+        )
+        for suf in (".safetensors", ".json"):
+            shutil.copy(Path(r.weights).with_suffix(suf), out / f"{name}{suf}")
+        row = {
+            "config": name,
+            "best_epoch": json.loads(Path(r.weights).with_suffix(".json").read_text())["epoch"],
+            "train_seconds": round(train_s, 1),
+            "params": sum(p.numel() for p in m.parameters()),
+            "render_1080p_eager_fp32_ms": eager,
+            "render_1080p_fast_ms": fast,
+            "fast_backend": rend.backend,
+            "fast_max_abs_err": err,
+            "train": {k: v for k, v in asdict(cfg).items() if k != "model"},
+            "model": {k: v for k, v in asdict(m.cfg).items() if k != "sun_table"},
+        }
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k not in ("train", "model")}), flush=True)
         Path(a.out).write_text(
             json.dumps(
                 {
@@ -54,58 +95,146 @@ def main():
                     "torch": torch.__version__,
                     "data_dir": a.data_dir,
                     "epochs": a.epochs,
+                    "keyframes": hours(a.keyframes),
                     "rows": rows,
-                    "neighbour_blend": blend,
                 },
                 indent=1,
             )
         )
 
-    for name in a.configs.split(","):
-        cfg = ab_config(base, name, extra.get(name))
-        t0 = time.perf_counter()
-        r = train_lightmap(cfg)
-        train_s = time.perf_counter() - t0
-        blend = r["blend"]
-        m = load_lightmap(r["best"], dev)
-        eager = timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, baseline), reps=5, cuda=cuda)
-        rend = LightmapRenderer(m, baseline, 1080, 1920)
-        fast = timed_ms(lambda: rend.render(18.5, copy=False), reps=50, cuda=cuda)
-        err = (rend.render(18.5).float() - render_frame(m, 18.5, 1080, 1920, baseline)).abs().max().item()
-        best = r["best_metrics"]
-        if a.copy_best_to:
-            Path(a.copy_best_to).mkdir(parents=True, exist_ok=True)
-            for suf in (".safetensors", ".json"):
-                shutil.copy(Path(r["best"]).with_suffix(suf), Path(a.copy_best_to) / f"{name}{suf}")
-        row = {
-            "config": name,
-            "psnr": best["psnr"],
-            "ssim": best["ssim"],
-            "lpips": best["lpips"],
-            "per_hour": best["per_hour"],
-            "best_epoch": json.loads(Path(r["best"]).with_suffix(".json").read_text())["epoch"],
-            "train_seconds": round(train_s, 1),
-            "params": sum(p.numel() for p in m.parameters()),
-            "render_1080p_eager_fp32_ms": eager,
-            "render_1080p_fast_ms": fast,
+
+def timing(a):
+    "1080p frame times of every model in --weights-out, one process alone on its GPU (the training runs share it)."
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    cuda = dev == "cuda"
+    rows = {}
+    for w in sorted(Path(a.weights_out).glob("*.safetensors")):
+        m = load_lightmap(w, dev)
+        stored = DayData(a.data_dir, hours(a.val_hours), key_hours=m.cfg.key_hours).stored.to(dev)
+        rend = LightmapRenderer(m, stored, 1080, 1920)
+        rows[w.stem] = {
+            "render_1080p_eager_fp32_ms": timed_ms(
+                lambda: render_frame(m, 18.5, 1080, 1920, stored), reps=5, cuda=cuda
+            ),
+            "render_1080p_fast_ms": timed_ms(lambda: rend.render(18.5, copy=False), reps=100, cuda=cuda),
             "fast_backend": rend.backend,
-            "fast_max_abs_err": err,
-            "train": {k: v for k, v in asdict(cfg).items() if k not in ("model",)},
-            "model": asdict(cfg.model),
+            "fast_max_abs_err": max(
+                (rend.render(h).float() - render_frame(m, h, 1080, 1920, stored)).abs().max().item()
+                for h in (7.5, 18.5)
+            ),
         }
-        rows.append(row)
-        print(json.dumps({k: v for k, v in row.items() if k not in ("per_hour", "train", "model")}), flush=True)
-        write()
-    b = next((r for r in rows if r["config"] == "Baseline"), None)
-    if b:
-        for r in rows:
-            r["accepted_vs_baseline"] = bool(
-                (r["ssim"] - b["ssim"] >= 0.02 or b["lpips"] - r["lpips"] >= 0.02) and b["psnr"] - r["psnr"] <= 0.3
-            )
-            r["beats_blend"] = {
-                k: (r[k] > blend[k]) if k != "lpips" else (r[k] < blend[k]) for k in ("psnr", "ssim", "lpips")
-            }
-    write()
+        print(w.stem, json.dumps(rows[w.stem]), flush=True)
+    Path(a.out).write_text(
+        json.dumps({"device": torch.cuda.get_device_name() if cuda else "cpu", "rows": rows}, indent=1)
+    )
+
+
+def grouped(m: dict, night: list) -> dict:
+    "Means over the daylight + twilight hours and over the night hours, beside the per-hour values."
+    per = m["per_hour"]
+    day = [per[h] for h in per if h not in night]
+    return {
+        "day_twilight": mean_metrics([{k: r[k] for k in METRICS} for r in day]),
+        "night": mean_metrics([{k: per[h][k] for k in METRICS} for h in night]) if night else None,
+        "per_hour": {str(h): {k: per[h][k] for k in METRICS} for h in per},
+    }
+
+
+def evaluate(a):
+    meta = json.loads(Path(a.train_json).read_text())
+    rows = meta["rows"]
+    val_hours = tuple(rows[0]["train"]["val_hours"])
+    sun = read_sun_table(a.data_dir)
+    night = [h for h in val_hours if sun[h][0] < -6]
+    twilight = min((h for h in val_hours if h not in night), key=lambda h: abs(sun[h][0]))
+    data = DayData(a.data_dir, val_hours)
+    full_blend = {f"ds{d}": grouped(blend_metrics(data, d), night) for d in (1, 2)}
+    blend_bytes = storage_bytes(load_lightmap(Path(a.weights_dir) / f"{rows[0]['config']}.safetensors"), data)["blend"]
+    out_rows = []
+    for row in rows:
+        m = load_lightmap(Path(a.weights_dir) / f"{row['config']}.safetensors")
+        d = DayData(a.data_dir, val_hours, key_hours=m.cfg.key_hours)
+        res = {}
+        for ds in (1, 2):
+            with torch.no_grad():
+                res[f"ds{ds}"] = grouped(
+                    held_out_metrics(lambda h: render_frame(m, h, d.height, d.width, d.stored), d, ds), night
+                )
+        b = storage_bytes(m, d)
+        eq = equal_bytes_blend_metrics(d, b["model"], 1)
+        res["equal_bytes_blend_ds1"] = {
+            **grouped(eq, night),
+            **{k: eq[k] for k in ("codec", "quality", "bytes", "fits", "psnr_vs_png")},
+        }
+        res["bytes"] = b
+        out_rows.append({**row, **res})
+        print(row["config"], json.dumps(res["ds1"]["day_twilight"]), b["model"], flush=True)
+
+    def goals(r):
+        m, fb, eb = r["ds1"], full_blend["ds1"], r["equal_bytes_blend_ds1"]
+        tw = str(twilight)
+        return {
+            "day_twilight_psnr_above_full_blend": m["day_twilight"]["psnr"] - fb["day_twilight"]["psnr"],
+            "day_twilight_lpips_below_full_blend": fb["day_twilight"]["lpips"] - m["day_twilight"]["lpips"],
+            "twilight_hour_psnr_above_full_blend (goal >= 2)": m["per_hour"][tw]["psnr"] - fb["per_hour"][tw]["psnr"],
+            "bytes_over_full_blend (goal <= 1/3)": r["bytes"]["model_over_blend"],
+            "day_twilight_psnr_above_equal_bytes_blend (goal >= 3)": m["day_twilight"]["psnr"]
+            - eb["day_twilight"]["psnr"],
+        }
+
+    for r in out_rows:
+        r["goals"] = goals(r)
+    best = max(out_rows, key=lambda r: r["ds1"]["day_twilight"]["psnr"])
+    out = Path(a.out)
+    doc = json.loads(out.read_text()) if out.exists() else {}
+    doc.setdefault("days", {})[a.day] = {
+        "train_device": meta["device"],
+        "torch": meta["torch"],
+        "data_dir": a.data_dir,
+        "frames_sha256": json.loads((Path(a.data_dir) / "meta.json").read_text()).get("frames_sha256"),
+        "epochs": meta["epochs"],
+        "val_hours": val_hours,
+        "night_hours": night,
+        "twilight_hour": twilight,
+        "keyframes": meta["keyframes"],
+        "metrics": "ds1: full resolution; ds2: both frames area-downsampled by 2; LPIPS AlexNet",
+        "full_blend": {**full_blend, "bytes": blend_bytes},
+        "rows": out_rows,
+        "best_by_day_twilight_psnr": best["config"],
+    }
+    out.write_text(json.dumps(doc, indent=1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="phase", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--data-dir", required=True)
+    t.add_argument("--val-hours", required=True)
+    t.add_argument("--keyframes", required=True)
+    t.add_argument("--runs-dir", required=True)
+    t.add_argument("--weights-out", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--epochs", type=int, default=400)
+    t.add_argument("--val-every", type=int, default=50)
+    t.add_argument("--configs", default="")
+    t.add_argument("--select-hours", default="", help="held-out hours whose mean PSNR picks the best checkpoint")
+    t.add_argument("--timing-only", action="store_true", help="only time the weights already in --weights-out")
+
+    e = sub.add_parser("evaluate")
+    e.add_argument("--data-dir", required=True)
+    e.add_argument("--train-json", required=True)
+    e.add_argument("--weights-dir", required=True)
+    e.add_argument("--out", required=True, help="JSON that gains days[<day>] (other keys are kept)")
+    e.add_argument("--day", required=True, help="name of the day in the JSON, e.g. beijing_equinox")
+
+    a = ap.parse_args()
+    if a.phase == "evaluate":
+        evaluate(a)
+    elif a.timing_only:
+        timing(a)
+    else:
+        train(a)
 
 
 if __name__ == "__main__":

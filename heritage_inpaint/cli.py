@@ -249,7 +249,7 @@ def _lightmap_train(p, a):
             default=0,
             help="accepted for design note 003's command lines; the frames live on the device, no workers",
         )
-        return add_config_flags(p, LightmapTrainConfig, skip=("be_resolution",))
+        return add_config_flags(p, LightmapTrainConfig, skip=("be_resolution", "sun_table"))
     r = train_lightmap(config_from_args(LightmapTrainConfig, a))
     if r.weights is None:
         return

@@ -79,8 +79,8 @@ def make_negative(kind: str, frames: torch.Tensor, masks: torch.Tensor, seed: in
         return Propagator()(Clip(frames), masks, seed).frames
     if kind == "hallucination":  # the pipeline without its prior: every frame starts from noise
         return SD2VideoInpainter(sd2, prior=None)(Clip(frames), masks, seed).frames
-    if kind == "flicker":  # independent seed per frame
-        return torch.stack([sd2(f, m, seed + 1000 * t) for t, (f, m) in enumerate(zip(frames, masks))])
+    if kind == "flicker":  # the same DDIM-inverted prior, fresh noise with an independent seed per frame
+        return SD2VideoInpainter(sd2, frame_noise=0.5, independent_seeds=True)(Clip(frames), masks, seed).frames
     raise InputError(f"negative kind {kind!r}: expected one of {NEGATIVE_KINDS}")
 
 # %% ../nbs/21_dpo_data.ipynb #c008

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json, math
 from dataclasses import asdict, dataclass, fields
+
 from pathlib import Path
 
 import torch
@@ -13,11 +14,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .io import InputError, load_image
+from .lightmap_scene import sun_direction
 
 # %% auto #0
-__all__ = ['harmonic_xy', 'harmonic_time', 'LightmapConfig', 'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid',
-           'LightmapModel', 'parse_time', 'parse_hours', 'load_day', 'neighbour_blend', 'save_lightmap',
-           'read_lightmap_meta', 'load_lightmap', 'render_frame']
+__all__ = ['SUN_FEATURES', 'harmonic_xy', 'harmonic_time', 'sun_hour_features', 'sun_features', 'LightmapConfig',
+           'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid', 'LightmapModel', 'parse_time', 'parse_hours',
+           'load_day', 'read_sun_table', 'neighbour_blend', 'keyframe_weights', 'save_lightmap', 'read_lightmap_meta',
+           'load_lightmap', 'render_frame']
 
 # %% ../nbs/51_lightmap_model.ipynb #c006
 def harmonic_xy(xy: torch.Tensor, n: int, include_input: bool = True) -> torch.Tensor:
@@ -32,6 +35,31 @@ def harmonic_time(t: torch.Tensor, n: int) -> torch.Tensor:
     k = torch.arange(1, n + 1, device=t.device, dtype=torch.float32)
     ang = (t.float()[..., None] % 24.0) * (2 * math.pi / 24.0) * k
     return torch.cat([ang.sin(), ang.cos()], -1)
+
+# %% ../nbs/51_lightmap_model.ipynb #s001
+SUN_FEATURES = 6  # direction (3) + day / twilight / night weights (3)
+
+
+def _smoothstep(e0: float, e1: float, x: torch.Tensor) -> torch.Tensor:
+    u = ((x - e0) / (e1 - e0)).clamp(0, 1)
+    return u * u * (3 - 2 * u)
+
+
+def sun_hour_features(table) -> torch.Tensor:
+    "`[24, 6]` features of 24 `(elevation, azimuth)` pairs in degrees: direction towards the sun + day/twilight/night."
+    el, az = torch.tensor(table, dtype=torch.float64).T
+    d = torch.tensor([sun_direction(e, a) for e, a in zip(el.tolist(), az.tolist())], dtype=torch.float64)
+    day = _smoothstep(-1.0, 5.0, el)
+    night = 1 - _smoothstep(-10.0, -3.0, el)
+    return torch.cat([d, torch.stack([day, 1 - day - night, night], -1)], -1).float()
+
+
+def sun_features(t: torch.Tensor, hour_features: torch.Tensor) -> torch.Tensor:
+    "Features `[N, 6]` at times `t [N]` (hours): linear between the whole hours of `hour_features [24, 6]`."
+    tt = t.float() % 24.0
+    h0 = tt.floor().long() % 24
+    w = (tt - tt.floor())[:, None]
+    return (1 - w) * hour_features[h0] + w * hour_features[(h0 + 1) % 24]
 
 # %% ../nbs/51_lightmap_model.ipynb #c009
 @dataclass
@@ -59,6 +87,11 @@ class LightmapConfig:
     hash_time_resolution: int = 48  # finest time grid (cells per day; coarsest 4)
     hash_hidden: int = 32  # width of the hash-grid MLP
     hash_layers: int = 2  # hidden layers of the hash-grid MLP
+    sun_input: bool = False  # the sun's direction and day/twilight/night weights join the first layer's input
+    sun_film: bool = False  # the sun's features also drive the FiLM generator (needs film)
+    sun_table: tuple = ()  # the day's 24 (elevation, azimuth) pairs in degrees; the trainer reads them from meta.json
+    keyframe_hours: tuple = ()  # whole hours of the stored frames the model takes (empty: the one at baseline_time)
+    keyframe_residual: bool = False  # correct the blend of the two keyframes around the hour (else the baseline)
 
     def __post_init__(self):
         if self.be_downsample not in (1, 2, 4):
@@ -66,6 +99,22 @@ class LightmapConfig:
         if self.layers < 1 or self.hidden < 1:
             raise InputError("layers and hidden must be ≥ 1")
         self.be_resolution = tuple(int(x) for x in self.be_resolution)
+        self.sun_table = tuple((float(e), float(a)) for e, a in self.sun_table)
+        hours = [float(h) for h in self.keyframe_hours]
+        if any(h != int(h) or not 0 <= h < 24 for h in hours) or len(set(hours)) != len(hours):
+            raise InputError(f"keyframe_hours={self.keyframe_hours}: distinct whole hours 0–23")
+        self.keyframe_hours = tuple(sorted(int(h) for h in hours))
+        if self.sun_film and not self.film:
+            raise InputError("sun_film needs film")
+        if self.keyframe_residual and not self.residual_mode:
+            raise InputError("keyframe_residual needs residual_mode")
+        if self.keyframe_hours and not self.keyframe_residual and int(self.baseline_time) not in self.keyframe_hours:
+            raise InputError(f"baseline_time={self.baseline_time} is not one of keyframe_hours {self.keyframe_hours}")
+
+    @property
+    def key_hours(self) -> tuple:
+        "The hours of the stored frames the model takes, in the order it stacks them."
+        return self.keyframe_hours or (int(self.baseline_time) % 24,)
 
     @classmethod
     def from_dict(cls, d: dict) -> "LightmapConfig":
@@ -77,11 +126,12 @@ class LightmapConfig:
 
 # %% ../nbs/51_lightmap_model.ipynb #c011
 class BaselineEncoder(nn.Module):
-    "Shallow CNN: baseline frame `[B,3,H,W]` → features `[B,C,H/d,W/d]`."
+    "Shallow CNN: baseline frame `[B,3,H,W]` (K keyframes: `[B,3K,H,W]`) → features `[B,C,H/d,W/d]`."
 
-    def __init__(self, channels: int = 32, downsample: int = 1):
+    def __init__(self, channels: int = 32, downsample: int = 1, in_channels: int = 3):
         super().__init__()
-        layers, c = [], 3
+        layers, c = [], in_channels
+
         for s in [2] * int(math.log2(downsample)) + [1]:
             layers += [nn.Conv2d(c, channels, 3, stride=s, padding=1), nn.ReLU(inplace=True)]
             c = channels
@@ -155,12 +205,13 @@ class HashGrid(nn.Module):
 
 # %% ../nbs/51_lightmap_model.ipynb #c018
 class LightmapModel(nn.Module):
-    "Per-pixel MLP `f(x, y, t [, baseline]) → RGB` with design note 003's switches."
+    "Per-pixel MLP `f(x, y, t [, stored frames]) → RGB` with design note 003's switches, sun-aware time and keyframes."
 
     def __init__(self, cfg: LightmapConfig):
         super().__init__()
         self.cfg = c = cfg
-        self.encoder = BaselineEncoder(c.be_channels, c.be_downsample) if c.use_baseline_encoder else None
+        k = len(c.key_hours)
+        self.encoder = BaselineEncoder(c.be_channels, c.be_downsample, 3 * k) if c.use_baseline_encoder else None
         self.hash = (
             HashGrid(
                 c.hash_levels,
@@ -175,24 +226,38 @@ class LightmapModel(nn.Module):
         )
         hidden, layers = (c.hash_hidden, c.hash_layers) if c.hash_grid else (c.hidden, c.layers)
         n_xy = self.hash.out_features if c.hash_grid else 2 * 2 * c.xy_harmonics + 2 * c.xy_include_input
-        n_t = 0 if (c.film or c.hash_grid) else 2 * c.time_harmonics
+        n_t = (0 if (c.film or c.hash_grid) else 2 * c.time_harmonics) + SUN_FEATURES * c.sun_input
         self.n_static = n_xy + (c.be_channels if c.use_baseline_encoder else 0)
         dims = [self.n_static + n_t] + [hidden] * layers
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.out = nn.Linear(hidden, 3)
-        self.film = nn.Linear(2 * c.time_harmonics, 2 * hidden * layers) if c.film else None
+        n_film = 2 * c.time_harmonics + SUN_FEATURES * c.sun_film
+        self.film = nn.Linear(n_film, 2 * hidden * layers) if c.film else None
         if self.film is not None:
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
         if c.residual_mode:
             nn.init.zeros_(self.out.weight)
             nn.init.zeros_(self.out.bias)
+        if c.sun_input or c.sun_film:
+            if len(c.sun_table) != 24:
+                raise InputError("sun_input / sun_film need sun_table: the day's 24 (elevation, azimuth) pairs")
+            self.register_buffer("sun_hours", sun_hour_features(c.sun_table), persistent=False)
+
+    def keyframes(self, stored: torch.Tensor) -> torch.Tensor:
+        "The stored frame(s) as `[K,3,H,W]`: one baseline `[3,H,W]` or the keyframes in `cfg.key_hours` order."
+        keys = stored[None] if stored.dim() == 3 else stored
+        if keys.shape[0] != len(self.cfg.key_hours):
+            raise InputError(
+                f"this lightmap model takes {len(self.cfg.key_hours)} stored frame(s), got {keys.shape[0]}"
+            )
+        return keys
 
     def features(self, baseline: torch.Tensor) -> torch.Tensor | None:
-        "Baseline-encoder feature map `[C,H',W']` (None without the encoder); constant over the hours."
+        "Encoder feature map `[C,H',W']` of the stored frame(s) (None without the encoder); constant over the hours."
         if self.encoder is None:
             return None
-        x = baseline[None]
+        x = self.keyframes(baseline).flatten(0, 1)[None]
         if (
             self.cfg.be_resolution and tuple(x.shape[-2:]) != self.cfg.be_resolution
         ):  # the CNN sees the scale it was trained at
@@ -207,10 +272,29 @@ class LightmapModel(nn.Module):
             parts.append(sample_at(feats, xy))
         return torch.cat(parts, -1)
 
+    def time_input(self, t: torch.Tensor) -> torch.Tensor | None:
+        "The time-dependent part of the first layer's input `[N, n_t]` (None when time enters elsewhere only)."
+        c = self.cfg
+        parts = [] if (c.film or c.hash_grid) else [harmonic_time(t, c.time_harmonics)]
+        if c.sun_input:
+            parts.append(sun_features(t, self.sun_hours))
+        return torch.cat(parts, -1) if parts else None
+
     def film_params(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "FiLM `(γ, β)`, each `[N, layers, hidden]`."
-        g = self.film(harmonic_time(t, self.cfg.time_harmonics)).view(t.shape[0], 2, len(self.hidden), -1)
+        x = harmonic_time(t, self.cfg.time_harmonics)
+        if self.cfg.sun_film:
+            x = torch.cat([x, sun_features(t, self.sun_hours)], -1)
+        g = self.film(x).view(t.shape[0], 2, len(self.hidden), -1)
         return 1 + g[:, 0], g[:, 1]
+
+    def residual_base(self, xy: torch.Tensor, t: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:
+        "What the MLP corrects `[N,3]`: the baseline frame at the pixel, or the keyframes' blend at the hour."
+        c, keys = self.cfg, self.keyframes(baseline)
+        if not c.keyframe_residual:
+            return sample_at(keys[c.key_hours.index(int(c.baseline_time) % 24)], xy)
+        samples = sample_at(keys.flatten(0, 1), xy).view(-1, keys.shape[0], 3)  # [N,K,3]
+        return (keyframe_weights(t, c.key_hours)[..., None].to(samples.dtype) * samples).sum(1)
 
     def forward(
         self, xy: torch.Tensor, t: torch.Tensor, baseline: torch.Tensor | None = None, feats: torch.Tensor | None = None
@@ -222,8 +306,9 @@ class LightmapModel(nn.Module):
         if feats is None and self.encoder is not None:
             feats = self.features(baseline)
         h = self.static_input(xy, feats, t)
-        if not (c.film or c.hash_grid):
-            h = torch.cat([h, harmonic_time(t, c.time_harmonics).to(h.dtype)], -1)
+        ti = self.time_input(t)
+        if ti is not None:
+            h = torch.cat([h, ti.to(h.dtype)], -1)
         gb = self.film_params(t) if self.film is not None else None
         for l, lin in enumerate(self.hidden):
             h = lin(h)
@@ -232,7 +317,7 @@ class LightmapModel(nn.Module):
             h = F.relu(h)
         out = self.out(h)
         if c.residual_mode:
-            out = out + sample_at(baseline, xy).to(out.dtype)
+            out = out + self.residual_base(xy, t, baseline).to(out.dtype)
         return out
 
 # %% ../nbs/51_lightmap_model.ipynb #c023
@@ -290,6 +375,52 @@ def load_day(folder, hours=range(24)) -> dict[int, torch.Tensor]:
         raise InputError(f"{folder}: " + " | ".join(problems))
     return frames
 
+# %% ../nbs/51_lightmap_model.ipynb #s004
+def read_sun_table(folder) -> tuple:
+    "24 `(elevation, azimuth)` pairs (degrees) of a day: `meta.json`'s `hours` records, else pvlib on its `site`."
+    meta_path = Path(folder) / "meta.json"
+    if not meta_path.is_file():
+        raise InputError(f"{meta_path}: not found (sun-aware models need the day's sun positions or its site)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{meta_path}: not JSON ({e})") from None
+    frames = sorted(int(p.stem[4:]) for p in Path(folder).glob("tod_*.png") if p.stem[4:].isdigit())
+    if "hours" in meta:
+        try:
+            rec = {
+                int(r["hour"]): (round(float(r["elevation"]), 4), round(float(r["azimuth"]), 4)) for r in meta["hours"]
+            }
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(
+                f"{meta_path}: field 'hours' needs hour, elevation and azimuth per record ({e!r})"
+            ) from None
+        if sorted(rec) != list(range(24)) or (frames and frames != sorted(rec)):
+            raise InputError(
+                f"{meta_path}: field 'hours' lists hours {sorted(rec)}, the frames are hours {frames} "
+                "(need 0–23 in both)"
+            )
+        return tuple(rec[h] for h in range(24))
+    site = meta.get("site")
+    if not isinstance(site, dict):
+        raise InputError(f"{meta_path}: neither 'hours' nor a 'site' block (latitude, longitude, timezone, date)")
+    for key in ("latitude", "longitude", "timezone", "date"):
+        if site.get(key) in (None, ""):
+            raise InputError(f"{meta_path}: field 'site.{key}' is missing")
+    from heritage_inpaint.lightmap_scene import DaySceneConfig, sun_positions
+
+    cfg = DaySceneConfig(
+        latitude=float(site["latitude"]),
+        longitude=float(site["longitude"]),
+        timezone=str(site["timezone"]),
+        date=str(site["date"]),
+    )
+    try:
+        pos = sun_positions(cfg)
+    except Exception as e:
+        raise InputError(f"{meta_path}: field 'site' is not a usable site ({type(e).__name__}: {e})") from None
+    return tuple((round(p["elevation"], 4), round(p["azimuth"], 4)) for p in pos)
+
 # %% ../nbs/51_lightmap_model.ipynb #c028
 def neighbour_blend(frames: dict, hour: float) -> torch.Tensor:
     "Linear blend of the known frames nearest before and after `hour` (periodic over 24 h)."
@@ -304,6 +435,20 @@ def neighbour_blend(frames: dict, hour: float) -> torch.Tensor:
     span = (after - before) % 24 or 24.0
     w = ((hour - before) % 24) / span
     return (1 - w) * frames[before] + w * frames[after]
+
+# %% ../nbs/51_lightmap_model.ipynb #s007
+def keyframe_weights(t: torch.Tensor, hours) -> torch.Tensor:
+    "`[N, K]` blend weights of keyframes at `hours` for times `t [N]`: the two around each time, linear (periodic)."
+    kh = torch.tensor([float(h) for h in hours], device=t.device)
+    tt = t.float()[:, None] % 24.0
+    back = (tt - kh) % 24.0  # hours since each keyframe
+    ahead = (kh - tt) % 24.0  # hours until each keyframe
+    before, after = back.argmin(1), ahead.argmin(1)
+    span = back.gather(1, before[:, None]) + ahead.gather(1, after[:, None])
+    w_after = torch.where(span > 0, back.gather(1, before[:, None]) / span.clamp_min(1e-9), torch.zeros_like(span))
+    w = torch.zeros(t.shape[0], len(kh), device=t.device)
+    w.scatter_add_(1, before[:, None], 1 - w_after)
+    return w.scatter_add_(1, after[:, None], w_after)
 
 # %% ../nbs/51_lightmap_model.ipynb #c031
 def save_lightmap(model: LightmapModel, path, extra: dict | None = None, half: bool = False) -> Path:

@@ -10,11 +10,12 @@ from pathlib import Path
 import torch
 
 from .io import InputError, package_data
-from .lightmap_model import LightmapModel, harmonic_time, parse_time, pixel_grid, sample_at
+from .lightmap_model import LightmapModel, keyframe_weights, parse_time, pixel_grid, sample_at
 
 # %% auto #0
 __all__ = ['triton_available', 'LightmapRenderer', 'render_hours', 'frames_to_gif', 'hour_label', 'default_lightmap_weights',
-           'default_lightmap_baseline', 'LightmapRenderConfig', 'check_baseline_shape', 'run_lightmap_render']
+           'default_lightmap_frames', 'load_stored_frames', 'LightmapRenderConfig', 'check_baseline_shape',
+           'run_lightmap_render']
 
 # %% ../nbs/53_lightmap_render.ipynb #c005
 def triton_available(device) -> bool:
@@ -40,6 +41,9 @@ def _define_kernel():
         wo_ptr,
         bo_ptr,
         base_ptr,
+        base2_ptr,
+        w_base,
+        w_base2,
         out_ptr,
         N,
         HID: tl.constexpr,
@@ -47,8 +51,10 @@ def _define_kernel():
         OUTP: tl.constexpr,
         BLOCK: tl.constexpr,
         RESIDUAL: tl.constexpr,
+        BLEND: tl.constexpr,
     ):
-        "One tile of BLOCK pixels: relu(s1·P + b1) → NL × relu(h·Wᵀ + b) → h·Woᵀ + bo (+ baseline), clamped, fp16 out."
+        """One tile of BLOCK pixels: relu(s1·P + b1) → NL × relu(h·Wᵀ + b) → h·Woᵀ + bo (+ baseline, or with BLEND
+        w_base·base + w_base2·base2: two keyframes), clamped, fp16 out."""
         rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         cols = tl.arange(0, HID)
         ocols = tl.arange(0, OUTP)
@@ -64,7 +70,15 @@ def _define_kernel():
         o = tl.dot(h.to(tl.float16), wo, acc)
         omask = rmask[:, None] & (ocols[None, :] < 3)
         if RESIDUAL:
-            o += tl.load(base_ptr + rows[:, None] * 3 + ocols[None, :], mask=omask, other=0.0).to(tl.float32)
+            if BLEND:
+                o += w_base * tl.load(base_ptr + rows[:, None] * 3 + ocols[None, :], mask=omask, other=0.0).to(
+                    tl.float32
+                )
+                o += w_base2 * tl.load(base2_ptr + rows[:, None] * 3 + ocols[None, :], mask=omask, other=0.0).to(
+                    tl.float32
+                )
+            else:
+                o += tl.load(base_ptr + rows[:, None] * 3 + ocols[None, :], mask=omask, other=0.0).to(tl.float32)
         o = tl.minimum(tl.maximum(o, 0.0), 1.0)
         tl.store(out_ptr + rows[:, None] * 3 + ocols[None, :], o.to(tl.float16), mask=omask)
 
@@ -107,7 +121,13 @@ class LightmapRenderer:
         self.backend, self.block, self.num_warps, self._packed = backend, block, num_warps, {}
         with torch.no_grad():
             self.xy = pixel_grid(self.H, self.W, p.device)
-            self.base = sample_at(self.baseline, self.xy).to(self.dtype).contiguous() if c.residual_mode else None
+            self.base = self.key_samples = None
+            if c.keyframe_residual:  # every keyframe at every pixel [K,N,3]; a frame blends two of them
+                keys = model.keyframes(self.baseline)
+                self.key_samples = torch.stack([sample_at(k, self.xy) for k in keys]).to(self.dtype).contiguous()
+            elif c.residual_mode:
+                self.base = model.residual_base(self.xy, torch.zeros(1, device=p.device), self.baseline)
+                self.base = self.base.to(self.dtype).contiguous()
             self.feats = model.features(self.baseline) if model.encoder is not None else None
             if self.folded:
                 W1 = model.hidden[0].weight[:, : model.n_static]
@@ -130,8 +150,9 @@ class LightmapRenderer:
         t = torch.tensor([parse_time(hour)], device=self.device)
         first = m.hidden[0]
         b1 = first.bias.clone()
-        if not c.film:
-            b1 = b1 + first.weight[:, m.n_static :] @ harmonic_time(t, c.time_harmonics)[0]
+        ti = m.time_input(t)
+        if ti is not None:
+            b1 = b1 + first.weight[:, m.n_static :] @ ti[0]
         Ws, bs = [l.weight for l in m.hidden[1:]], [l.bias for l in m.hidden[1:]]
         s1 = torch.ones_like(b1)
         if c.film:
@@ -139,7 +160,13 @@ class LightmapRenderer:
             s1, b1 = g[0], g[0] * b1 + be[0]
             Ws = [g[l][:, None] * w for l, w in enumerate(Ws, 1)]
             bs = [g[l] * b + be[l] for l, b in enumerate(bs, 1)]
-        return {"s1": s1, "b1": b1, "W": Ws, "b": bs, "Wo": m.out.weight, "bo": m.out.bias}
+        blend = None
+        if c.keyframe_residual:  # the two keyframes around the hour and their weights
+            w = keyframe_weights(t, c.key_hours)[0]
+            top = w.topk(min(2, w.numel()))
+            blend = [(int(i), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist())]
+            blend = (blend + [(blend[0][0], 0.0)])[:2]
+        return {"s1": s1, "b1": b1, "W": Ws, "b": bs, "Wo": m.out.weight, "bo": m.out.bias, "blend": blend}
 
     @torch.no_grad()
     def render(self, hour: float, copy: bool = True) -> torch.Tensor:
@@ -168,6 +195,9 @@ class LightmapRenderer:
             o = torch.addmm(bo, h, Wo)
             if self.base is not None:
                 o = o + self.base[i : i + step]
+            if p["blend"] is not None:
+                (ka, wa), (kb, wb) = p["blend"]
+                o = o + wa * self.key_samples[ka, i : i + step] + wb * self.key_samples[kb, i : i + step]
             torch.clamp(o, 0, 1, out=self.out[i : i + step])
 
     def packed_params(self, hour: float) -> tuple:
@@ -192,14 +222,27 @@ class LightmapRenderer:
             bo[:3] = p["bo"].float()
             if len(self._packed) > 64:
                 self._packed.clear()
-            self._packed[key] = (p["s1"].float().contiguous(), p["b1"].float().contiguous(), w, b, wo, bo, NL)
+            self._packed[key] = (
+                p["s1"].float().contiguous(),
+                p["b1"].float().contiguous(),
+                w,
+                b,
+                wo,
+                bo,
+                NL,
+                p["blend"],
+            )
         return self._packed[key]
 
     @torch.no_grad()
     def _render_triton(self, hour: float):
-        s1, b1, w, b, wo, bo, NL = self.packed_params(hour)
+        s1, b1, w, b, wo, bo, NL, blend = self.packed_params(hour)
         N, hid = self.pre.shape
-        base = self.base if self.base is not None else self.out
+        base = base2 = self.base if self.base is not None else self.out
+        w_base = w_base2 = 0.0
+        if blend is not None:
+            (ka, w_base), (kb, w_base2) = blend
+            base, base2 = self.key_samples[ka], self.key_samples[kb]
         lightmap_mlp_kernel[(triton.cdiv(N, self.block),)](
             self.pre,
             s1,
@@ -209,13 +252,17 @@ class LightmapRenderer:
             wo,
             bo,
             base,
+            base2,
+            w_base,
+            w_base2,
             self.out,
             N,
             HID=hid,
             NL=NL,
             OUTP=hid,
             BLOCK=self.block,
-            RESIDUAL=self.base is not None,
+            RESIDUAL=self.base is not None or blend is not None,
+            BLEND=blend is not None,
             num_warps=self.num_warps,
         )
 
@@ -256,9 +303,26 @@ def default_lightmap_weights() -> Path:
     return package_data("weights", "lightmap.safetensors")
 
 
-def default_lightmap_baseline() -> Path:
-    "The shipped model's baseline frame (960×540, 12:00)."
-    return default_lightmap_weights().with_name("lightmap_baseline.png")
+def default_lightmap_frames() -> Path:
+    "The shipped model's stored frames: a folder of `tod_HH.png` (960×540) at its key hours."
+    return package_data("weights", "lightmap_frames")
+
+
+def load_stored_frames(model: LightmapModel, source) -> torch.Tensor:
+    "The frames a model takes, `[K,3,H,W]` in `cfg.key_hours` order: from a day folder, or one image for K = 1."
+    from heritage_inpaint.io import load_image
+    from heritage_inpaint.lightmap_model import load_day
+
+    source, hours = Path(source), model.cfg.key_hours
+    if source.is_dir():
+        frames = load_day(source, hours)
+        return torch.stack([frames[h] for h in hours])
+    if len(hours) > 1:
+        raise InputError(
+            f"{source}: this model takes {len(hours)} keyframes at hours {list(hours)}; give a folder with "
+            + ", ".join(f"tod_{h:02d}.png" for h in hours)
+        )
+    return load_image(source)[None]
 
 # %% ../nbs/53_lightmap_render.ipynb #c018
 @dataclass
@@ -266,7 +330,7 @@ class LightmapRenderConfig:
     "What `lightmap-render` renders: which model, at which times, where to."
 
     weights: str | None = None  # best.safetensors or its run folder (None: the shipped model)
-    baseline: str | None = None  # the baseline frame (None: the shipped model's own, or the embedded day's)
+    baseline: str | None = None  # the baseline frame, or a day folder with the model's keyframes (None: its own)
     time: str | None = None  # one time in hours, e.g. 18.5 (wraps modulo 24), written to out
     out: str | None = None  # image file for time
     hours: str | None = None  # several hours, e.g. 0-23 or 6,12,18.5, written to out_dir
@@ -292,7 +356,7 @@ def check_baseline_shape(model: LightmapModel, baseline: torch.Tensor, height: i
 
 def run_lightmap_render(cfg: LightmapRenderConfig) -> list[Path]:
     "Render `time` into `out`, or `hours` (or `start_hour`…`end_hour`) into `out_dir` with a GIF; returns the files."
-    from heritage_inpaint.io import load_image, save_image
+    from heritage_inpaint.io import save_image
     from heritage_inpaint.lightmap_model import load_lightmap, parse_hours
     from heritage_inpaint.lightmap_scene import embedded_day_dir
 
@@ -316,16 +380,12 @@ def run_lightmap_render(cfg: LightmapRenderConfig) -> list[Path]:
     )
     device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = load_lightmap(cfg.weights or default_lightmap_weights(), device)
-    baseline_path = cfg.baseline or (
-        default_lightmap_baseline()
-        if not cfg.weights
-        else embedded_day_dir() / f"tod_{int(model.cfg.baseline_time) % 24:02d}.png"
-    )
-    baseline = load_image(baseline_path)
-    shipped_size = (180, 320) if not cfg.weights else tuple(baseline.shape[-2:])
+    source = cfg.baseline or (default_lightmap_frames() if not cfg.weights else embedded_day_dir())
+    stored = load_stored_frames(model, source)
+    shipped_size = (180, 320) if not cfg.weights else tuple(stored.shape[-2:])
     height, width = cfg.height or shipped_size[0], cfg.width or shipped_size[1]
-    check_baseline_shape(model, baseline, height, width, baseline_path)
-    renderer = LightmapRenderer(model, baseline, height, width)
+    check_baseline_shape(model, stored, height, width, source)
+    renderer = LightmapRenderer(model, stored, height, width)
     if one:
         return [save_image(renderer.render(hours[0]).float().cpu(), cfg.out)]
     from tqdm.auto import tqdm

@@ -14,7 +14,7 @@ from PIL import Image
 from .io import InputError, atomic_write, package_data
 
 # %% auto #0
-__all__ = ['DaySceneConfig', 'sun_positions', 'light_state', 'texture_dir', 'sun_direction', 'day_scene', 'tonemap',
+__all__ = ['SECOND_DAY', 'DaySceneConfig', 'sun_positions', 'light_state', 'texture_dir', 'sun_direction', 'day_scene', 'tonemap',
            'render_hour', 'frames_checksum', 'render_day', 'embedded_day_dir']
 
 # %% ../nbs/50_lightmap_scene.ipynb #c006
@@ -36,11 +36,25 @@ class DaySceneConfig:
     sky_radiance: float = 0.55  # sky brightness in full daylight
     lamp_intensity: float = 14.0  # radiance of a lantern sphere at night
     optical_depth: tuple = (0.09, 0.17, 0.33)  # per channel (R, G, B): the sun reddens near the horizon
+    camera_origin: tuple = (0.8, 2.6, 11.0)  # camera position (x east, y up, z south), metres
+    camera_target: tuple = (0.0, 1.6, -3.0)  # the point the camera looks at
+    fov: float = 50.0  # horizontal field of view, degrees
 
 
 def _smoothstep(e0, e1, x):
     t = min(max((x - e0) / (e1 - e0), 0.0), 1.0)
     return t * t * (3 - 2 * t)
+
+# %% ../nbs/50_lightmap_scene.ipynb #c006b
+SECOND_DAY = {
+    "latitude": 35.0116,  # Kyoto
+    "longitude": 135.7681,
+    "timezone": "Asia/Tokyo",
+    "date": "2026-12-21",  # winter solstice
+    "camera_origin": (-6.5, 3.4, 8.5),
+    "camera_target": (0.6, 1.5, -3.0),
+    "fov": 62.0,
+}  # `DaySceneConfig(**SECOND_DAY)`: the lightmap A/B's second day
 
 # %% ../nbs/50_lightmap_scene.ipynb #c007
 def sun_positions(cfg: DaySceneConfig, hours=range(24)) -> list[dict]:
@@ -122,9 +136,9 @@ def day_scene(cfg: DaySceneConfig, hour_state: dict, textures: Path | None = Non
         "integrator": {"type": "path", "max_depth": cfg.max_depth},
         "sensor": {
             "type": "perspective",
-            "fov": 50,
+            "fov": float(cfg.fov),
             "fov_axis": "x",
-            "to_world": T().look_at(origin=[0.8, 2.6, 11.0], target=[0.0, 1.6, -3.0], up=[0, 1, 0]),
+            "to_world": T().look_at(origin=list(cfg.camera_origin), target=list(cfg.camera_target), up=[0, 1, 0]),
             "film": {"type": "hdrfilm", "width": cfg.width, "height": cfg.height, "rfilter": {"type": "gaussian"}},
             "sampler": {"type": "independent", "sample_count": cfg.spp, "seed": cfg.seed * 1000 + hour_state["hour"]},
         },

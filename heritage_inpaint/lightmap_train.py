@@ -19,6 +19,7 @@ from heritage_inpaint.lightmap_model import (
     load_lightmap,
     neighbour_blend,
     read_lightmap_meta,
+    read_sun_table,
     render_frame,
     save_lightmap,
 )
@@ -27,7 +28,9 @@ from .training import TrainResult, TrainingRun, check_finite_loss
 
 # %% auto #0
 __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lightmap_loss', 'frame_metrics', 'mean_metrics',
-           'held_out_metrics', 'validate_lightmap', 'blend_metrics', 'train_lightmap', 'ab_config', 'run_lightmap_ab']
+           'held_out_metrics', 'validate_lightmap', 'blend_metrics', 'weights_bytes', 'png_bytes', 'storage_bytes',
+           'compress_frames', 'equal_bytes_blend_metrics', 'train_lightmap', 'ab_config', 'run_lightmap_ab',
+           'sun_keyframe_ab']
 
 # %% ../nbs/52_lightmap_train.ipynb #c005
 @dataclass
@@ -44,6 +47,8 @@ class LightmapTrainConfig:
     lr: float = 5e-4  # Adam learning rate
     samples_per_epoch: int = 200_000  # pixels per epoch
     val_hours: tuple = (3, 8, 15, 20)  # held-out hours, never trained on
+    val_select_hours: tuple = ()  # held-out hours whose mean PSNR picks the best checkpoint (empty: all of them)
+
     val_downsample: int = 2  # area-downsampling of frames before the validation metrics
     val_every: int = 1  # epochs
     patch_size: int = 0  # 0: pixel mode; 16 / 32: patch mode
@@ -63,9 +68,9 @@ class LightmapTrainConfig:
 
 # %% ../nbs/52_lightmap_train.ipynb #c007
 class DayData:
-    "A day's frames on one device, split into training and held-out hours."
+    "A day's frames on one device, split into training and held-out hours, with the stored frames a model takes."
 
-    def __init__(self, data_dir, val_hours=(3, 8, 15, 20), baseline_time: float = 12.0, device="cpu"):
+    def __init__(self, data_dir, val_hours=(3, 8, 15, 20), baseline_time: float = 12.0, device="cpu", key_hours=()):
         self.dir = Path(data_dir) if data_dir else embedded_day_dir()
         frames = load_day(self.dir)
         if float(baseline_time) != int(baseline_time):
@@ -73,9 +78,14 @@ class DayData:
         self.val_hours = sorted(int(h) % 24 for h in val_hours)
         if int(baseline_time) % 24 in self.val_hours:
             raise InputError(f"baseline hour {int(baseline_time)} is a validation hour {self.val_hours}")
+        self.key_hours = tuple(int(h) % 24 for h in key_hours) or (int(baseline_time) % 24,)
+        clash = sorted(set(self.key_hours) & set(self.val_hours))
+        if clash:
+            raise InputError(f"keyframe hours {clash} are validation hours {self.val_hours}")
         self.train_hours = [h for h in range(24) if h not in self.val_hours]
         self.frames = torch.stack([frames[h] for h in range(24)]).to(device)  # [24,3,H,W]
         self.baseline = self.frames[int(baseline_time) % 24]
+        self.stored = self.frames[list(self.key_hours)]  # [K,3,H,W]
         self.height, self.width = self.frames.shape[-2:]
 
     def train_frames(self) -> dict:
@@ -163,13 +173,82 @@ def held_out_metrics(predict, data: DayData, downsample: int = 2) -> dict:
 @torch.no_grad()
 def validate_lightmap(model, data: DayData, downsample: int = 2) -> dict:
     "The model's metrics on the held-out hours."
-    return held_out_metrics(lambda h: render_frame(model, h, data.height, data.width, data.baseline), data, downsample)
+    return held_out_metrics(lambda h: render_frame(model, h, data.height, data.width, data.stored), data, downsample)
 
 
 def blend_metrics(data: DayData, downsample: int = 2) -> dict:
     "The neighbour-hour blend's metrics on the held-out hours."
     known = data.train_frames()
     return held_out_metrics(lambda h: neighbour_blend(known, h), data, downsample)
+
+# %% ../nbs/52_lightmap_train.ipynb #t001
+def weights_bytes(model) -> int:
+    "Bytes of the model's weights as shipped: fp16 safetensors."
+    from safetensors.torch import save
+
+    sd = {
+        k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in model.state_dict().items()
+    }
+    return len(save(sd))
+
+
+def png_bytes(data: DayData, hours) -> int:
+    "Bytes of the day's PNG files `tod_HH.png` at `hours`, as stored."
+    return sum((data.dir / f"tod_{int(h):02d}.png").stat().st_size for h in hours)
+
+
+def storage_bytes(model, data: DayData) -> dict:
+    "A model's bytes (weights + its stored frames as PNG) beside the full blend's (every training hour as PNG)."
+    w, k = weights_bytes(model), png_bytes(data, model.cfg.key_hours)
+    blend = png_bytes(data, data.train_hours)
+    return {"weights": w, "keyframes": k, "model": w + k, "blend": blend, "model_over_blend": (w + k) / blend}
+
+# %% ../nbs/52_lightmap_train.ipynb #t002
+def _encode(frame: torch.Tensor, codec: str, quality: int) -> bytes:
+    import io as _io
+    from PIL import Image
+    from heritage_inpaint.io import to_uint8
+
+    buf = _io.BytesIO()
+    Image.fromarray(to_uint8(frame)).save(buf, format=codec.upper(), quality=int(quality))
+    return buf.getvalue()
+
+
+def compress_frames(frames: dict, budget: int, codecs=("jpeg", "webp")) -> tuple[dict, dict]:
+    "`frames` decoded after JPEG or WebP at the highest quality whose total fits `budget` bytes (better codec by PSNR)."
+    import io as _io
+    import numpy as np
+    from PIL import Image
+    from heritage_inpaint.metrics import psnr
+
+    best = None
+    for codec in codecs:
+        lo, hi, fit = 1, 100, None
+        while lo <= hi:  # highest quality that fits (bytes grow with quality)
+            q = (lo + hi) // 2
+            enc = {h: _encode(f, codec, q) for h, f in frames.items()}
+            if sum(map(len, enc.values())) <= budget:
+                fit, lo = (q, enc), q + 1
+            else:
+                hi = q - 1
+        q, enc = fit or (1, {h: _encode(f, codec, 1) for h, f in frames.items()})
+        dec = {
+            h: torch.from_numpy(np.asarray(Image.open(_io.BytesIO(b)).convert("RGB"), dtype=np.float32) / 255.0)
+            .permute(2, 0, 1)
+            .to(frames[h].device)
+            for h, b in enc.items()
+        }
+        fidelity = sum(psnr(dec[h].cpu(), frames[h].cpu()).item() for h in frames) / len(frames)
+        info = {"codec": codec, "quality": q, "bytes": sum(map(len, enc.values())), "fits": fit is not None}
+        if best is None or fidelity > best[1]["psnr_vs_png"]:
+            best = (dec, {**info, "psnr_vs_png": fidelity})
+    return best
+
+
+def equal_bytes_blend_metrics(data: DayData, budget: int, downsample: int = 2) -> dict:
+    "The neighbour blend of the training frames compressed to `budget` bytes, on the held-out hours (+ codec info)."
+    frames, info = compress_frames(data.train_frames(), budget)
+    return {**held_out_metrics(lambda h: neighbour_blend(frames, h), data, downsample), **info}
 
 # %% ../nbs/52_lightmap_train.ipynb #c019
 def _cosine_after_warmup(total_steps: int):
@@ -182,13 +261,21 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
     "Train; `weights` is `best.safetensors`, `extra` holds `best_metrics` (per hour too) and the `blend`'s metrics."
     day_dir = Path(cfg.data_dir) if cfg.data_dir else embedded_day_dir()
     load_day(day_dir, [0])  # cheap checks before the folder is taken
+    outside = sorted(set(int(h) % 24 for h in cfg.val_select_hours) - set(int(h) % 24 for h in cfg.val_hours))
+    if outside:
+        raise InputError(f"val_select_hours {outside} are not held-out hours {sorted(cfg.val_hours)}")
+
+    sun_table = read_sun_table(day_dir) if (cfg.model.sun_input or cfg.model.sun_film) else ()
     run = TrainingRun("lightmap", cfg, mixed_precision="bf16" if cfg.amp else "no", validation_log=True)
     acc = run.acc
-    data = DayData(cfg.data_dir, cfg.val_hours, cfg.model.baseline_time, acc.device)
+    data = DayData(cfg.data_dir, cfg.val_hours, cfg.model.baseline_time, acc.device, cfg.model.keyframe_hours)
     torch.manual_seed(cfg.seed)
     model_cfg = cfg.model
     if model_cfg.use_baseline_encoder:
         model_cfg = replace(model_cfg, be_resolution=(data.height, data.width))
+    if sun_table:
+        model_cfg = replace(model_cfg, sun_table=sun_table)
+
     model = LightmapModel(model_cfg).to(acc.device)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -202,7 +289,7 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
         lpips_net = LPIPS("vgg").to(acc.device)
     step = run.start(net, opt, sched)
     best_path = run.out / "best.safetensors"
-    best = max((v["psnr"] for v in run.validation.rows), default=-math.inf)
+    best = max((v.get("select_psnr", v["psnr"]) for v in run.validation.rows), default=-math.inf)
     blend = blend_metrics(data, cfg.val_downsample)
     run.write_json("blend.json", blend)
     train_settings = {k: v for k, v in asdict(cfg).items() if k != "model"}
@@ -214,7 +301,7 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
             batch = sample_batch(data, cfg, gen)
             lpips_now = lpips_net if cfg.lpips_freq and step % cfg.lpips_freq == 0 else None
             with acc.autocast():
-                loss, parts = lightmap_loss(model, batch, data.baseline, cfg, lpips_now)
+                loss, parts = lightmap_loss(model, batch, data.stored, cfg, lpips_now)
             check_finite_loss(loss, step + 1, "lower --lr, or train without --amp")
             acc.backward(loss)
             opt.step()
@@ -227,10 +314,12 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
             net.eval()
             v = validate_lightmap(net, data, cfg.val_downsample)
             net.train()
+            select = cfg.val_select_hours or data.val_hours
             means = {k: x for k, x in v.items() if k != "per_hour"}
+            means["select_psnr"] = sum(v["per_hour"][int(h)]["psnr"] for h in select) / len(select)
             run.log(step, {"epoch": epoch + 1, **means}, validation=True)
-            if v["psnr"] > best and run.is_main:
-                best = v["psnr"]
+            if means["select_psnr"] > best and run.is_main:
+                best = means["select_psnr"]
                 save_lightmap(
                     net,
                     best_path,
@@ -251,6 +340,8 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
     if val:
         val["per_hour"] = {int(h): m for h, m in val["per_hour"].items()}  # JSON keys are strings
     result.extra = {"best_metrics": val, "blend": blend}
+    if best_path.exists():
+        result.extra["bytes"] = storage_bytes(load_lightmap(best_path), data)
     return result
 
 # %% ../nbs/52_lightmap_train.ipynb #c023
@@ -283,3 +374,18 @@ def run_lightmap_ab(base: LightmapTrainConfig, names=tuple(LIGHTMAP_AB)) -> list
         rows.append({"config": name, **{k: v for k, v in r.extra["best_metrics"].items() if k != "per_hour"}})
     rows.append({"config": "NeighbourBlend", **{k: v for k, v in r.extra["blend"].items() if k != "per_hour"}})
     return rows
+
+# %% ../nbs/52_lightmap_train.ipynb #t005
+def sun_keyframe_ab(keyframe_hours=(0, 6, 12, 19)) -> dict:
+    "{name: overrides}: the shipped configuration (encoder + FiLM), each sun/keyframe switch alone on it, all of them."
+    shipped = {"use_baseline_encoder": True, "be_channels": 32, "be_downsample": 1, "film": True}
+    keys = {"keyframe_hours": tuple(keyframe_hours)}
+    switches = {
+        "Shipped": {},
+        "SunInput": {"sun_input": True},
+        "SunFiLM": {"sun_film": True},
+        "Keyframes": keys,
+        "KeyframeResidual": {**keys, "keyframe_residual": True},
+        "SunKeyframeResidual": {**keys, "keyframe_residual": True, "sun_input": True, "sun_film": True},
+    }
+    return {name: {"model": {**shipped, **s}} for name, s in switches.items()}

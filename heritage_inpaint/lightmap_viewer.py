@@ -36,13 +36,14 @@ def viewer_panels(renderer: LightmapRenderer, frames: dict, hour: float) -> tupl
 def lightmap_viewer(
     model: LightmapModel, day_dir, hour: float = 8.0, step: float = 0.25, baseline: torch.Tensor | None = None
 ):
-    "ipywidgets: an hour slider over `[rendered | ground truth | error]` (baseline: default the day's own frame)."
+    "ipywidgets: an hour slider over `[rendered | ground truth | error]` (`baseline`: the model's stored frames)."
+
     import ipywidgets as W
 
     frames = load_day(day_dir)
     H, W_ = frames[0].shape[-2:]
-    base = frames[int(model.cfg.baseline_time) % 24] if baseline is None else baseline
-    renderer = LightmapRenderer(model, base, H, W_)
+    stored = torch.stack([frames[h] for h in model.cfg.key_hours]) if baseline is None else baseline
+    renderer = LightmapRenderer(model, stored, H, W_)
     slider = W.FloatSlider(value=hour, min=0.0, max=24.0 - step, step=step, description="hour", continuous_update=True)
     img, label = W.Image(format="png"), W.Label()
 

@@ -67,12 +67,22 @@ def ddim_sample(
 class SD2VideoInpainter:
     "SD2-inpainting of a clip, frame by frame, from the DDIM-inverted prior (or from noise with `prior=None`)."
 
-    def __init__(self, inpainter: SD2Inpainter | None = None, prior="propagate", strength: float = 0.6, **kw):
+    def __init__(
+        self,
+        inpainter: SD2Inpainter | None = None,
+        prior="propagate",
+        strength: float = 0.6,
+        frame_noise: float = 0.0,
+        independent_seeds: bool = False,
+        **kw,
+    ):
         self.inpainter = inpainter or SD2Inpainter(**kw)
         self.prior = Propagator() if prior == "propagate" else prior
         if not 0 < strength <= 1:
             raise InputError(f"strength {strength}: expected a number in (0, 1]")
-        self.strength = strength
+        if not 0 <= frame_noise < 1:
+            raise InputError(f"frame_noise {frame_noise}: expected a number in [0, 1)")
+        self.strength, self.frame_noise, self.independent_seeds = strength, frame_noise, independent_seeds
         self.name = "sd2" if self.prior is not None else "sd2_noprior"
 
     @torch.no_grad()
@@ -91,15 +101,17 @@ class SD2VideoInpainter:
             cond = inpaint_conditions(pipe, im, mk)
             vae, sf = pipe.vae, pipe.vae.config.scaling_factor
             shape = (1, pipe.unet.config.out_channels, im.shape[1] // 8, im.shape[2] // 8)
+            g = torch.Generator().manual_seed(seed + 1000 * t if self.independent_seeds else seed)
+            noise = torch.randn(shape, generator=g).to(pipe.device, torch.float32)
             if prior is None:
-                k = s.steps
-                g = torch.Generator().manual_seed(seed)  # one seed for the whole clip
-                z = torch.randn(shape, generator=g).to(pipe.device, torch.float32)
+                k, z = s.steps, noise
             else:
                 k = max(1, round(self.strength * s.steps))
                 p_im, _, _ = to_model_size(prior[t], mask, s.size, multiple=8)
                 z0 = vae.encode((p_im[None] * 2 - 1).to(vae.device, vae.dtype)).latent_dist.mode().float() * sf
                 z = ddim_invert(pipe, z0, cond, emb, s.steps, k)
+                if self.frame_noise:  # fresh noise mixed into the inverted latent, variance kept
+                    z = (1 - self.frame_noise) ** 0.5 * z + self.frame_noise**0.5 * noise
             z = ddim_sample(pipe, z, cond, emb, uncond, s.steps, k, s.guidance)
             img = (vae.decode((z / sf).to(vae.dtype)).sample[0].float() / 2 + 0.5).clamp(0, 1).cpu()
             out.append(blend_known(from_model_size(img, hw), frame, mask))

@@ -13,7 +13,12 @@ from heritage_inpaint.degradations import degrade
 from heritage_inpaint.inpainters import get_inpainter
 from heritage_inpaint.io import load_image, load_mask
 from heritage_inpaint.lightmap_model import load_lightmap
-from heritage_inpaint.lightmap_render import LightmapRenderer, default_lightmap_baseline, default_lightmap_weights
+from heritage_inpaint.lightmap_render import (
+    LightmapRenderer,
+    default_lightmap_frames,
+    default_lightmap_weights,
+    load_stored_frames,
+)
 from heritage_inpaint.lightmap_scene import embedded_day_dir
 from heritage_inpaint.masks import decompose_regions
 from heritage_inpaint.patch_network import PatchInpainter
@@ -45,7 +50,8 @@ def main() -> None:
     small = load_restorer(weights=default_small_restorer_weights(), device="cpu")
     day = embedded_day_dir()
     model = load_lightmap(default_lightmap_weights())
-    renderer = LightmapRenderer(model, load_image(default_lightmap_baseline()), 180, 320)
+    renderer = LightmapRenderer(model, load_stored_frames(model, default_lightmap_frames()), 180, 320)
+
     rows = [
         titled(
             "Inpainting (report): masks, classical fills and the project's patch network",
