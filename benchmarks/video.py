@@ -24,7 +24,9 @@ from heritage_inpaint.clips import camera_clip
 from heritage_inpaint.io import list_images, load_image
 from heritage_inpaint.masks import moving_shape_masks
 from heritage_inpaint.propagation import get_clip_inpainter
+from heritage_inpaint.sd2 import SD2Inpainter
 from heritage_inpaint.video_report import clip_scores
+from heritage_inpaint.video_sd2 import SD2VideoInpainter
 
 MASK_KINDS = {"thin": dict(shapes=3, size_frac=(0.06, 0.12)), "thick": dict(shapes=1, size_frac=(0.3, 0.45))}
 
@@ -46,9 +48,22 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--width", type=int, default=854)
+    ap.add_argument("--sd2-model", default="tiny", help="sd2_prior / sd2_noprior: preset (tiny, full) or a pipeline")
+    ap.add_argument("--sd2-steps", type=int, default=30)
+    ap.add_argument("--sd2-size", type=int, default=512)
     a = ap.parse_args()
     photos = sorted(list_images(a.images).values())
-    methods = {m: get_clip_inpainter(m) for m in a.methods.split(",")}
+    names = a.methods.split(",")
+    sd2 = None
+    if any(n.startswith("sd2_") for n in names):  # one pipeline for both SD2 rows
+        dev = "cuda" if torch.cuda.is_available() else "cpu"
+        sd2 = SD2Inpainter(model=a.sd2_model, device=dev, steps=a.sd2_steps, size=a.sd2_size)
+    methods = {
+        m: SD2VideoInpainter(sd2, prior=None if m == "sd2_noprior" else "propagate")
+        if m.startswith("sd2_")
+        else get_clip_inpainter(m)
+        for m in names
+    }
     rows = []
     for seed in range(a.seeds):
         photo = load_image(photos[(seed * 37) % len(photos)])
@@ -79,6 +94,7 @@ def main() -> None:
         torch=torch.__version__,
         threads=torch.get_num_threads(),
         clip=dict(frames=a.frames, height=a.height, width=a.width, fps=24.0, images=str(a.images)),
+        sd2=dict(model=a.sd2_model, steps=a.sd2_steps, size=a.sd2_size) if sd2 is not None else None,
         mask_kinds=MASK_KINDS,
         mean=summary,
         per_clip=rows,

@@ -96,7 +96,7 @@ def verify_clip(clip_dir) -> str | None:
     except Exception as e:
         return f"no readable meta.json ({type(e).__name__})"
     files = meta.get("files", {})
-    if len(files) != 3 * meta.get("clip_len", -1):
+    if len(files) != (4 if meta.get("prior") else 3) * meta.get("clip_len", -1):
         return "file list incomplete"
     for name, digest in files.items():
         if not (d / name).exists():
@@ -106,8 +106,8 @@ def verify_clip(clip_dir) -> str | None:
     return None
 
 # %% ../nbs/21_dpo_data.ipynb #c009
-def write_preference_clip(out: Path, name: str, frames, neg, masks, meta: dict) -> Path:
-    "Write one clip atomically: into a temporary folder with checksums, then renamed to `out/clips/name`."
+def write_preference_clip(out: Path, name: str, frames, neg, masks, meta: dict, prior=None) -> Path:
+    "Write one clip (+ its prior frames) atomically: into a temporary folder with checksums, renamed into place."
     final, tmp = out / "clips" / name, out / "clips" / f".tmp_{name}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -115,7 +115,10 @@ def write_preference_clip(out: Path, name: str, frames, neg, masks, meta: dict) 
         save_image(frames[t], tmp / f"gt_{t:02d}.png")
         save_image(neg[t], tmp / f"neg_{t:02d}.png")
         save_mask(masks[t], tmp / f"mask_{t:02d}.png")
-    meta = dict(meta, clip_len=len(frames), files={p.name: _sha(p) for p in sorted(tmp.glob("*.png"))})
+        if prior is not None:
+            save_image(prior[t], tmp / f"prior_{t:02d}.png")
+    files = {p.name: _sha(p) for p in sorted(tmp.glob("*.png"))}
+    meta = dict(meta, clip_len=len(frames), prior=prior is not None, files=files)
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -141,10 +144,11 @@ def make_preference_data(cfg: PreferenceDataConfig) -> Path:
             from heritage_inpaint.sd2 import SD2Inpainter, SD2Settings
 
             sd2 = SD2Inpainter(model=cfg.model, settings=SD2Settings(size=cfg.size, steps=cfg.steps))
-        neg = make_negative(kind, frames, masks, seed=cfg.seed * 100003 + i, sd2=sd2)
-        write_preference_clip(
-            out, name, frames, neg, masks, dict(kind=kind, source=str(src), index=i, config=asdict(cfg))
-        )
+        seed = cfg.seed * 100003 + i
+        prior = Propagator()(Clip(frames), masks, seed).frames  # the trainer's start (design note 004 step 3)
+        neg = prior if kind == "blur" else make_negative(kind, frames, masks, seed=seed, sd2=sd2)
+        meta = dict(kind=kind, source=str(src), index=i, config=asdict(cfg))
+        write_preference_clip(out, name, frames, neg, masks, meta, prior)
     valid = [d for d in sorted((out / "clips").glob("clip_*")) if verify_clip(d) is None]
     lines = "".join(
         json.dumps(dict(clip=d.name, kind=json.loads((d / "meta.json").read_text())["kind"])) + "\n" for d in valid
@@ -168,11 +172,13 @@ def load_preference_clips(root) -> list[Path]:
 
 # %% ../nbs/21_dpo_data.ipynb #c013
 def load_clip(clip_dir, max_frames: int | None = None) -> dict:
-    "A clip as tensors: `gt`, `neg` `[N,3,H,W]` in [0,1], `mask` `[N,1,H,W]` (1 = fill), and its `kind`."
+    "A clip as tensors: `gt`, `neg`, `prior` (None if made without) `[N,3,H,W]`, `mask` `[N,1,H,W]`, `kind`."
+
     d = Path(clip_dir)
     meta = json.loads((d / "meta.json").read_text())
     n = meta["clip_len"] if max_frames is None else min(max_frames, meta["clip_len"])
     gt = torch.stack([load_image(d / f"gt_{t:02d}.png") for t in range(n)])
     neg = torch.stack([load_image(d / f"neg_{t:02d}.png") for t in range(n)])
     mask = torch.stack([load_mask(d / f"mask_{t:02d}.png", allow_empty=True) for t in range(n)])
-    return dict(gt=gt, neg=neg, mask=mask, kind=meta["kind"])
+    prior = torch.stack([load_image(d / f"prior_{t:02d}.png") for t in range(n)]) if meta.get("prior") else None
+    return dict(gt=gt, neg=neg, mask=mask, prior=prior, kind=meta["kind"])

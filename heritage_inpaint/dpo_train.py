@@ -4,7 +4,8 @@
 
 # %% ../nbs/22_dpo_train.ipynb #c003
 from __future__ import annotations
-import warnings
+import json, warnings
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from .dpo_data import load_clip, load_preference_clips
 from .dpo_loss import RegionDPOConfig, region_reg_dpo_loss, timestep_weight
 from .io import InputError, resize_image, resize_mask
 from .masks import latent_regions
+from .video_sd2 import ddim_invert
+
 from heritage_inpaint.sd2_lora import (
     ATTENTION_PROJECTIONS,
     LoraTrainConfig,
@@ -26,8 +29,8 @@ from heritage_inpaint.sd2_lora import (
 from .training import TrainResult, TrainingRun, check_finite_loss, sample_generators
 
 # %% auto #0
-__all__ = ['DPOTrainConfig', 'reference_prediction', 'DGRMonitor', 'train_region_dpo', 'temporal_inconsistency',
-           'evaluate_on_clips']
+__all__ = ['DPOTrainConfig', 'reference_prediction', 'DGRMonitor', 'prior_inversion_noise', 'train_region_dpo',
+           'temporal_inconsistency', 'evaluate_on_clips']
 
 # %% ../nbs/22_dpo_train.ipynb #c005
 @dataclass
@@ -58,8 +61,12 @@ class DPOTrainConfig:
     resume: bool = False  # continue the run in out_dir
     overwrite: bool = False  # replace the run in out_dir
     seed: int = 0  # seeds clip choice, noise and timesteps per global sample
+    noise_from_prior: bool = True  # start winner and loser from the prior's DDIM inversion (note 004 step 3)
+    inversion_steps: int = 10  # DDIM grid of that inversion: a step's timestep is one of its points
 
     def __post_init__(self):
+        if self.inversion_steps < 1:
+            raise InputError(f"--inversion-steps {self.inversion_steps}: expected at least 1")
         for name in ("alpha", "rho"):
             if len(getattr(self, name)) != 3:
                 raise InputError(
@@ -104,10 +111,27 @@ class DGRMonitor:
             self.warned = True
         return self.warned
 
+# %% ../nbs/22_dpo_train.ipynb #d001
+def prior_inversion_noise(pipe, z0_prior, cond, emb, steps: int, k: int, scheduler) -> tuple[torch.Tensor, int]:
+    "The noise putting `z0_prior` at the k-th of `steps` DDIM-inversion timesteps (reference UNet), and that timestep."
+    from diffusers import DDIMInverseScheduler
+
+    inv = DDIMInverseScheduler.from_config(pipe.scheduler.config)
+    inv.set_timesteps(steps)
+    t = int(inv.timesteps[k - 1])
+    pipe.unet.disable_adapters()  # the reference: the base UNet
+    try:
+        zt = ddim_invert(pipe, z0_prior, cond, emb, steps, k)
+    finally:
+        pipe.unet.enable_adapters()
+    a = scheduler.alphas_cumprod[t].to(z0_prior)
+    return ((zt - a.sqrt() * z0_prior) / (1 - a).sqrt()).float(), t
+
 # %% ../nbs/22_dpo_train.ipynb #c009
 def _clip_latents(clips, g, cfg, vae, scheduler, device, wdtype) -> dict:
     "One preference clip drawn with `g`: winner and loser latents, shared conditioning, noise and timestep."
-    c = load_clip(clips[int(torch.randint(len(clips), (1,), generator=g))], cfg.clip_len)
+    path = clips[int(torch.randint(len(clips), (1,), generator=g))]
+    c = load_clip(path, cfg.clip_len)
     gt, neg, mask = c["gt"], c["neg"], c["mask"]
     if cfg.size:
         side = (cfg.size, cfg.size)
@@ -119,9 +143,18 @@ def _clip_latents(clips, g, cfg, vae, scheduler, device, wdtype) -> dict:
     mlat[n:] = mlat[:n]  # winner and loser share the masked-image conditioning
     noise = torch.randn(lat[:n].shape, generator=g).to(lat)  # same noise for winner and loser
     t = torch.randint(0, scheduler.config.num_train_timesteps, (1,), generator=g).to(device).repeat(n)
-    return dict(
+    out = dict(
         lat=lat.float(), mlat=mlat.float(), mk=mlat_mask.float(), noise=noise.float(), t=t, mask=mask, kind=c["kind"]
     )
+    if cfg.noise_from_prior:
+        if c["prior"] is None:
+            raise InputError(f"{path}: no prior frames (made by an older make-prefs); regenerate the clip")
+
+        prior = resize_image(c["prior"], side) if cfg.size else c["prior"]
+        with torch.no_grad():
+            z0 = vae.encode(prior.to(device, wdtype) * 2 - 1).latent_dist.mode() * vae.config.scaling_factor
+        out.update(z0_prior=z0.float(), k=int(torch.randint(1, cfg.inversion_steps + 1, (1,), generator=g)))
+    return out
 
 
 def _winners_then_losers(parts: list[dict], key: str) -> torch.Tensor:
@@ -137,6 +170,13 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> TrainResult:
     from heritage_inpaint.sd2 import load_inpaint_pipeline
 
     clips = load_preference_clips(cfg.data_dir)  # cheap checks before the folder and the model
+    if cfg.noise_from_prior:
+        old = [c.name for c in clips if not json.loads((c / "meta.json").read_text()).get("prior")]
+        if old:
+            raise InputError(
+                f"{cfg.data_dir}: {', '.join(old[:3])}{' …' if len(old) > 3 else ''}: no prior frames (made by an "
+                "older make-prefs); regenerate them, or train with --no-noise-from-prior"
+            )
     run = TrainingRun("region_dpo", cfg, mixed_precision=cfg.mixed_precision)
     acc = run.acc
     if pipe is None:
@@ -170,6 +210,15 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> TrainResult:
     for step in run.progress(cfg.steps, "region-dpo"):
         gens = sample_generators(cfg.seed, step, acc.process_index * cfg.clips_per_step, cfg.clips_per_step)
         parts = [_clip_latents(clips, g, cfg, vae, scheduler, acc.device, wdtype) for g in gens]
+        if cfg.noise_from_prior:  # design note 004 step 3: the prior's DDIM inversion, never random noise
+            for p in parts:
+                n_p = len(p["t"])
+                cond = (p["mk"][:n_p], p["mlat"][:n_p])
+                p["noise"], t_k = prior_inversion_noise(
+                    pipe, p["z0_prior"], cond, emb1.expand(n_p, -1, -1), cfg.inversion_steps, p["k"], scheduler
+                )
+                p["t"] = torch.full_like(p["t"], t_k)
+
         lat, mlat, mlat_mask = (_winners_then_losers(parts, k) for k in ("lat", "mlat", "mk"))
         t1 = torch.cat([p["t"] for p in parts])
         n = len(t1)
