@@ -2,9 +2,10 @@
 
 Two phases, so the GPU only trains and times:
 python benchmarks/lightmap_ab.py train --data-dir <day> --val-hours 3,7,10,15,18,21 --keyframes 0,6,12,19 \
-    --runs-dir <dir> --weights-out <dir> --out <train.json> --epochs 400
+    --select-hours 7,10,15,18 --runs-dir <dir> --weights-out <dir> --out <train.json> --epochs 300
+python benchmarks/lightmap_ab.py train --timing-only ... (the same day, hours and --weights-out): quiet 1080p timings
 python benchmarks/lightmap_ab.py evaluate --data-dir <day> --train-json <train.json> --weights-dir <dir> \
-    --out benchmarks/results/lightmap_ab_<day>.json
+    --out benchmarks/results/lightmap_ab.json --day <name>
 `train`: every configuration of `sun_keyframe_ab` (the shipped encoder + FiLM model, each sun/keyframe switch alone
 on it, all together) with the same day, epochs, seed and held-out hours; training seconds, the 1920x1080 frame time
 (eager fp32 `render_frame` vs `LightmapRenderer`, fused Triton kernel on CUDA) and its max difference, and each
@@ -215,7 +216,7 @@ def main():
     t.add_argument("--runs-dir", required=True)
     t.add_argument("--weights-out", required=True)
     t.add_argument("--out", required=True)
-    t.add_argument("--epochs", type=int, default=400)
+    t.add_argument("--epochs", type=int, default=300)
     t.add_argument("--val-every", type=int, default=50)
     t.add_argument("--configs", default="")
     t.add_argument("--select-hours", default="", help="held-out hours whose mean PSNR picks the best checkpoint")

@@ -377,11 +377,12 @@ def run_lightmap_ab(base: LightmapTrainConfig, names=tuple(LIGHTMAP_AB)) -> list
 
 # %% ../nbs/52_lightmap_train.ipynb #t005
 def sun_keyframe_ab(keyframe_hours=(0, 6, 12, 19)) -> dict:
-    "{name: overrides}: the shipped configuration (encoder + FiLM), each sun/keyframe switch alone on it, all of them."
+    "{name: overrides}: encoder + FiLM (the model before these switches), each switch alone on it, all of them."
+
     shipped = {"use_baseline_encoder": True, "be_channels": 32, "be_downsample": 1, "film": True}
     keys = {"keyframe_hours": tuple(keyframe_hours)}
     switches = {
-        "Shipped": {},
+        "EncoderFiLM": {},
         "SunInput": {"sun_input": True},
         "SunFiLM": {"sun_film": True},
         "Keyframes": keys,
