@@ -8,14 +8,13 @@ A run that is stopped (a GPU lease ends, a `timeout`) before its last step has c
 """
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
 import torch
 from diffusers.training_utils import EMAModel
 
-from heritage_inpaint.restorer import RestorerConfig, load_restorer
+from heritage_inpaint.restorer import load_restorer, saved_restorer_config
 from heritage_inpaint.restorer_train import save_restorer_unet
 from heritage_inpaint.training import checkpoint_dirs
 
@@ -26,10 +25,11 @@ def main() -> None:
     ap.add_argument("--to", type=Path, default=None, help="output folder (default: the run folder)")
     a = ap.parse_args()
     to = a.to or a.run
-    saved = json.loads((a.run / "restorer_config.json").read_text())
-    r = load_restorer(
-        RestorerConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}), device="cpu"
-    )
+    cfg = saved_restorer_config(a.run / "restorer_unet.safetensors")
+    if cfg is None:
+        raise SystemExit(f"{a.run}: no restorer_config.json (not a train-restorer run folder)")
+    r = load_restorer(cfg, device="cpu")
+
     ck = checkpoint_dirs(a.run / "checkpoints")[-1]
     params = list(r.unet.parameters())
     ema = EMAModel(params)

@@ -27,7 +27,8 @@ from patch_speed import median_seconds, medium_hole_1024  # benchmarks/ is the s
 def export_newest(run: Path) -> tuple[Path, int]:
     "Write `patch_net.safetensors` of a stopped run from its newest checkpoint's EMA weights; (path, step)."
     saved = json.loads((run / RUN_FILE).read_text())["config"]["net"]
-    net = PatchNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+    net = PatchNetConfig.from_dict(saved)
+
     model = PatchBasedInpainting(net)
 
     ck = checkpoint_dirs(run / "checkpoints")[-1]

@@ -62,6 +62,11 @@ class PatchNetConfig:
         if self.max_work_side and self.max_work_side < self.patch_size:
             raise InputError(f"max_work_side {self.max_work_side}: 0 or at least patch_size {self.patch_size}")
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "PatchNetConfig":
+        "A config from its JSON form (lists back to tuples)."
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
 # %% ../nbs/40_patch_network.ipynb #c007
 @dataclass
 class Hole:
@@ -503,9 +508,8 @@ def load_patch_model(weights, device: str = "cpu") -> PatchBasedInpainting:
     if not cj.is_file():
         raise InputError(f"{cj}: the config file of {w.name} is missing")
     try:
-        cfg = PatchNetConfig(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(cj.read_text()).items()}
-        )
+        cfg = PatchNetConfig.from_dict(json.loads(cj.read_text()))
+
     except (TypeError, json.JSONDecodeError, UnicodeDecodeError, AttributeError) as e:
         raise InputError(f"{cj}: not a patch-network config ({type(e).__name__}: {str(e)[:100]})") from None
     model = PatchBasedInpainting(cfg)
