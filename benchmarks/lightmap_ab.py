@@ -31,6 +31,7 @@ from heritage_inpaint.lightmap_train import (
     equal_bytes_blend_metrics,
     held_out_metrics,
     mean_metrics,
+    png_bytes,
     storage_bytes,
     sun_keyframe_ab,
     train_lightmap,
@@ -57,6 +58,7 @@ def train(a):
         overwrite=True,
     )
     ab = sun_keyframe_ab(hours(a.keyframes))
+    day = DayData(a.data_dir, base.val_hours)
     rows = []
     out = Path(a.weights_out)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +68,7 @@ def train(a):
         r = train_lightmap(cfg)
         train_s = time.perf_counter() - t0
         m = load_lightmap(r.weights, dev)
-        stored = DayData(a.data_dir, cfg.val_hours, key_hours=m.cfg.key_hours).stored.to(dev)
+        stored = day.frames_at(m.cfg.key_hours).to(dev)
         eager = timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, stored), reps=5, cuda=cuda)
         rend = LightmapRenderer(m, stored, 1080, 1920)
         fast = timed_ms(lambda: rend.render(18.5, copy=False), reps=50, cuda=cuda)
@@ -109,9 +111,10 @@ def timing(a):
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     cuda = dev == "cuda"
     rows = {}
+    day = DayData(a.data_dir, hours(a.val_hours))
     for w in sorted(Path(a.weights_out).glob("*.safetensors")):
         m = load_lightmap(w, dev)
-        stored = DayData(a.data_dir, hours(a.val_hours), key_hours=m.cfg.key_hours).stored.to(dev)
+        stored = day.frames_at(m.cfg.key_hours).to(dev)
         rend = LightmapRenderer(m, stored, 1080, 1920)
         rows[w.stem] = {
             "render_1080p_eager_fp32_ms": timed_ms(
@@ -150,19 +153,19 @@ def evaluate(a):
     twilight = min((h for h in val_hours if h not in night), key=lambda h: abs(sun[h][0]))
     data = DayData(a.data_dir, val_hours)
     full_blend = {f"ds{d}": grouped(blend_metrics(data, d), night) for d in (1, 2)}
-    blend_bytes = storage_bytes(load_lightmap(Path(a.weights_dir) / f"{rows[0]['config']}.safetensors"), data)["blend"]
+    blend_bytes = png_bytes(data, data.train_hours)
     out_rows = []
     for row in rows:
         m = load_lightmap(Path(a.weights_dir) / f"{row['config']}.safetensors")
-        d = DayData(a.data_dir, val_hours, key_hours=m.cfg.key_hours)
+        stored = data.frames_at(m.cfg.key_hours)
         res = {}
         for ds in (1, 2):
             with torch.no_grad():
                 res[f"ds{ds}"] = grouped(
-                    held_out_metrics(lambda h: render_frame(m, h, d.height, d.width, d.stored), d, ds), night
+                    held_out_metrics(lambda h: render_frame(m, h, data.height, data.width, stored), data, ds), night
                 )
-        b = storage_bytes(m, d)
-        eq = equal_bytes_blend_metrics(d, b["model"], 1)
+        b = storage_bytes(m, data)
+        eq = equal_bytes_blend_metrics(data, b["model"], 1)
         res["equal_bytes_blend_ds1"] = {
             **grouped(eq, night),
             **{k: eq[k] for k in ("codec", "quality", "bytes", "fits", "psnr_vs_png")},

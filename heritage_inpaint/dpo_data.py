@@ -73,15 +73,25 @@ def clip_frames(image: torch.Tensor, n: int, size: int, pan_px: int, g: torch.Ge
     return torch.stack(frames)
 
 # %% ../nbs/21_dpo_data.ipynb #c007
-def make_negative(kind: str, frames: torch.Tensor, masks: torch.Tensor, seed: int, sd2=None) -> torch.Tensor:
-    "A loser clip of `kind` (hallucination / blur / flicker) for winner `frames` and `masks`; known pixels kept."
-    if kind == "blur":  # the prior alone: propagation along the flow, Telea where no frame sees
-        return Propagator()(Clip(frames), masks, seed).frames
+def make_negative(
+    kind: str, frames: torch.Tensor, masks: torch.Tensor, seed: int, sd2=None, prior: torch.Tensor | None = None
+) -> torch.Tensor:
+    "A loser clip of `kind` for winner `frames` and `masks` (`prior`: the clip's propagated frames, if made already)."
+    if kind not in NEGATIVE_KINDS:
+        raise InputError(f"negative kind {kind!r}: expected one of {NEGATIVE_KINDS}")
     if kind == "hallucination":  # the pipeline without its prior: every frame starts from noise
         return SD2VideoInpainter(sd2, prior=None)(Clip(frames), masks, seed).frames
-    if kind == "flicker":  # the same DDIM-inverted prior, fresh noise with an independent seed per frame
-        return SD2VideoInpainter(sd2, frame_noise=0.5, independent_seeds=True)(Clip(frames), masks, seed).frames
-    raise InputError(f"negative kind {kind!r}: expected one of {NEGATIVE_KINDS}")
+    if prior is None:  # propagation along the flow, Telea where no frame sees
+        prior = Propagator()(Clip(frames), masks, seed).frames
+    if kind == "blur":  # the prior alone
+        return prior
+
+    def made(clip, clip_masks, clip_seed):  # the prior above, as the clip inpainter SD2VideoInpainter calls
+        return Clip(prior, clip.fps)
+
+    # flicker: the same DDIM-inverted prior, fresh noise with an independent seed per frame
+    flicker = SD2VideoInpainter(sd2, prior=made, frame_noise=0.5, independent_seeds=True)
+    return flicker(Clip(frames), masks, seed).frames
 
 # %% ../nbs/21_dpo_data.ipynb #c008
 def _sha(path: Path) -> str:
@@ -146,7 +156,8 @@ def make_preference_data(cfg: PreferenceDataConfig) -> Path:
             sd2 = SD2Inpainter(model=cfg.model, settings=SD2Settings(size=cfg.size, steps=cfg.steps))
         seed = cfg.seed * 100003 + i
         prior = Propagator()(Clip(frames), masks, seed).frames  # the trainer's start (design note 004 step 3)
-        neg = prior if kind == "blur" else make_negative(kind, frames, masks, seed=seed, sd2=sd2)
+        neg = make_negative(kind, frames, masks, seed=seed, sd2=sd2, prior=prior)
+
         meta = dict(kind=kind, source=str(src), index=i, config=asdict(cfg))
         write_preference_clip(out, name, frames, neg, masks, meta, prior)
     valid = [d for d in sorted((out / "clips").glob("clip_*")) if verify_clip(d) is None]
@@ -173,7 +184,6 @@ def load_preference_clips(root) -> list[Path]:
 # %% ../nbs/21_dpo_data.ipynb #c013
 def load_clip(clip_dir, max_frames: int | None = None) -> dict:
     "A clip as tensors: `gt`, `neg`, `prior` (None if made without) `[N,3,H,W]`, `mask` `[N,1,H,W]`, `kind`."
-
     d = Path(clip_dir)
     meta = json.loads((d / "meta.json").read_text())
     n = meta["clip_len"] if max_frames is None else min(max_frames, meta["clip_len"])

@@ -5,7 +5,6 @@
 # %% ../nbs/22_dpo_train.ipynb #c003
 from __future__ import annotations
 import json, warnings
-
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from .dpo_loss import RegionDPOConfig, region_reg_dpo_loss, timestep_weight
 from .io import InputError, resize_image, resize_mask
 from .masks import latent_regions
 from .video_sd2 import ddim_invert
-
 from heritage_inpaint.sd2_lora import (
     ATTENTION_PROJECTIONS,
     LoraTrainConfig,
@@ -130,8 +128,8 @@ def prior_inversion_noise(pipe, z0_prior, cond, emb, steps: int, k: int, schedul
 # %% ../nbs/22_dpo_train.ipynb #c009
 def _clip_latents(clips, g, cfg, vae, scheduler, device, wdtype) -> dict:
     "One preference clip drawn with `g`: winner and loser latents, shared conditioning, noise and timestep."
-    path = clips[int(torch.randint(len(clips), (1,), generator=g))]
-    c = load_clip(path, cfg.clip_len)
+    c = load_clip(clips[int(torch.randint(len(clips), (1,), generator=g))], cfg.clip_len)
+
     gt, neg, mask = c["gt"], c["neg"], c["mask"]
     if cfg.size:
         side = (cfg.size, cfg.size)
@@ -146,10 +144,7 @@ def _clip_latents(clips, g, cfg, vae, scheduler, device, wdtype) -> dict:
     out = dict(
         lat=lat.float(), mlat=mlat.float(), mk=mlat_mask.float(), noise=noise.float(), t=t, mask=mask, kind=c["kind"]
     )
-    if cfg.noise_from_prior:
-        if c["prior"] is None:
-            raise InputError(f"{path}: no prior frames (made by an older make-prefs); regenerate the clip")
-
+    if cfg.noise_from_prior:  # train_region_dpo checked that every clip has its prior
         prior = resize_image(c["prior"], side) if cfg.size else c["prior"]
         with torch.no_grad():
             z0 = vae.encode(prior.to(device, wdtype) * 2 - 1).latent_dist.mode() * vae.config.scaling_factor
@@ -218,7 +213,6 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> TrainResult:
                     pipe, p["z0_prior"], cond, emb1.expand(n_p, -1, -1), cfg.inversion_steps, p["k"], scheduler
                 )
                 p["t"] = torch.full_like(p["t"], t_k)
-
         lat, mlat, mlat_mask = (_winners_then_losers(parts, k) for k in ("lat", "mlat", "mk"))
         t1 = torch.cat([p["t"] for p in parts])
         n = len(t1)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import json, math
 from dataclasses import asdict, dataclass, fields
-
 from pathlib import Path
 
 import torch
@@ -14,13 +13,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .io import InputError, load_image
-from .lightmap_scene import sun_direction
+from .lightmap_scene import DaySceneConfig, smoothstep, sun_direction, sun_positions
 
 # %% auto #0
 __all__ = ['SUN_FEATURES', 'harmonic_xy', 'harmonic_time', 'sun_hour_features', 'sun_features', 'LightmapConfig',
            'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid', 'LightmapModel', 'parse_time', 'parse_hours',
-           'load_day', 'read_sun_table', 'neighbour_blend', 'keyframe_weights', 'save_lightmap', 'read_lightmap_meta',
-           'load_lightmap', 'render_frame']
+           'load_day', 'read_sun_table', 'blend_pairs', 'neighbour_blend', 'keyframe_weights', 'save_lightmap',
+           'read_lightmap_meta', 'load_lightmap', 'render_frame']
 
 # %% ../nbs/51_lightmap_model.ipynb #c006
 def harmonic_xy(xy: torch.Tensor, n: int, include_input: bool = True) -> torch.Tensor:
@@ -40,18 +39,13 @@ def harmonic_time(t: torch.Tensor, n: int) -> torch.Tensor:
 SUN_FEATURES = 6  # direction (3) + day / twilight / night weights (3)
 
 
-def _smoothstep(e0: float, e1: float, x: torch.Tensor) -> torch.Tensor:
-    u = ((x - e0) / (e1 - e0)).clamp(0, 1)
-    return u * u * (3 - 2 * u)
-
-
 def sun_hour_features(table) -> torch.Tensor:
     "`[24, 6]` features of 24 `(elevation, azimuth)` pairs in degrees: direction towards the sun + day/twilight/night."
-    el, az = torch.tensor(table, dtype=torch.float64).T
-    d = torch.tensor([sun_direction(e, a) for e, a in zip(el.tolist(), az.tolist())], dtype=torch.float64)
-    day = _smoothstep(-1.0, 5.0, el)
-    night = 1 - _smoothstep(-10.0, -3.0, el)
-    return torch.cat([d, torch.stack([day, 1 - day - night, night], -1)], -1).float()
+    rows = []
+    for el, az in table:
+        day, night = smoothstep(-1.0, 5.0, el), 1 - smoothstep(-10.0, -3.0, el)
+        rows.append([*sun_direction(el, az), day, 1 - day - night, night])
+    return torch.tensor(rows, dtype=torch.float64).float()
 
 
 def sun_features(t: torch.Tensor, hour_features: torch.Tensor) -> torch.Tensor:
@@ -131,7 +125,6 @@ class BaselineEncoder(nn.Module):
     def __init__(self, channels: int = 32, downsample: int = 1, in_channels: int = 3):
         super().__init__()
         layers, c = [], in_channels
-
         for s in [2] * int(math.log2(downsample)) + [1]:
             layers += [nn.Conv2d(c, channels, 3, stride=s, padding=1), nn.ReLU(inplace=True)]
             c = channels
@@ -407,8 +400,6 @@ def read_sun_table(folder) -> tuple:
     for key in ("latitude", "longitude", "timezone", "date"):
         if site.get(key) in (None, ""):
             raise InputError(f"{meta_path}: field 'site.{key}' is missing")
-    from heritage_inpaint.lightmap_scene import DaySceneConfig, sun_positions
-
     cfg = DaySceneConfig(
         latitude=float(site["latitude"]),
         longitude=float(site["longitude"]),
@@ -422,33 +413,37 @@ def read_sun_table(folder) -> tuple:
     return tuple((round(p["elevation"], 4), round(p["azimuth"], 4)) for p in pos)
 
 # %% ../nbs/51_lightmap_model.ipynb #c028
+def blend_pairs(t: torch.Tensor, hours) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "For times `t [N]`: indices in `hours` of the nearest known hour before and after (periodic), and the after-weight."
+    kh = torch.tensor([float(h) for h in hours], dtype=torch.float64, device=t.device)
+    tt = t.double()[:, None] % 24.0
+    back = (tt - kh) % 24.0  # hours since each known hour
+    ahead = (kh - tt) % 24.0  # hours until each known hour
+    before, after = back.argmin(1), ahead.argmin(1)
+    since = back.gather(1, before[:, None])[:, 0]
+    span = since + ahead.gather(1, after[:, None])[:, 0]  # 24 with one known hour; 0 at a known hour
+    return before, after, torch.where(span > 0, since / span.clamp_min(1e-9), torch.zeros_like(span))
+
+
 def neighbour_blend(frames: dict, hour: float) -> torch.Tensor:
     "Linear blend of the known frames nearest before and after `hour` (periodic over 24 h)."
     if not frames:
         raise InputError("neighbour_blend needs at least one frame")
-    hour = parse_time(hour)
     known = sorted(frames)
-    if hour in frames:
-        return frames[hour]
-    before = max((h for h in known if h < hour), default=known[-1])
-    after = min((h for h in known if h > hour), default=known[0])
-    span = (after - before) % 24 or 24.0
-    w = ((hour - before) % 24) / span
+    b, a, w = blend_pairs(torch.tensor([parse_time(hour)], dtype=torch.float64), known)
+
+    before, after, w = known[int(b)], known[int(a)], float(w)
+    if w == 0:  # a known hour
+        return frames[before]
     return (1 - w) * frames[before] + w * frames[after]
 
 # %% ../nbs/51_lightmap_model.ipynb #s007
 def keyframe_weights(t: torch.Tensor, hours) -> torch.Tensor:
-    "`[N, K]` blend weights of keyframes at `hours` for times `t [N]`: the two around each time, linear (periodic)."
-    kh = torch.tensor([float(h) for h in hours], device=t.device)
-    tt = t.float()[:, None] % 24.0
-    back = (tt - kh) % 24.0  # hours since each keyframe
-    ahead = (kh - tt) % 24.0  # hours until each keyframe
-    before, after = back.argmin(1), ahead.argmin(1)
-    span = back.gather(1, before[:, None]) + ahead.gather(1, after[:, None])
-    w_after = torch.where(span > 0, back.gather(1, before[:, None]) / span.clamp_min(1e-9), torch.zeros_like(span))
-    w = torch.zeros(t.shape[0], len(kh), device=t.device)
-    w.scatter_add_(1, before[:, None], 1 - w_after)
-    return w.scatter_add_(1, after[:, None], w_after)
+    "`[N, K]` blend weights of keyframes at `hours` for times `t [N]`: the two around each time (`blend_pairs`)."
+    before, after, w_after = blend_pairs(t, hours)
+    w = torch.zeros(t.shape[0], len(hours), dtype=torch.float64, device=t.device)
+    w.scatter_add_(1, before[:, None], (1 - w_after)[:, None])
+    return w.scatter_add_(1, after[:, None], w_after[:, None]).float()
 
 # %% ../nbs/51_lightmap_model.ipynb #c031
 def save_lightmap(model: LightmapModel, path, extra: dict | None = None, half: bool = False) -> Path:

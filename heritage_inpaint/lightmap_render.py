@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .io import InputError, package_data
-from .lightmap_model import LightmapModel, keyframe_weights, parse_time, pixel_grid, sample_at
+from .lightmap_model import LightmapModel, blend_pairs, parse_time, pixel_grid, sample_at
 
 # %% auto #0
 __all__ = ['triton_available', 'LightmapRenderer', 'render_hours', 'frames_to_gif', 'hour_label', 'default_lightmap_weights',
@@ -162,10 +162,8 @@ class LightmapRenderer:
             bs = [g[l] * b + be[l] for l, b in enumerate(bs, 1)]
         blend = None
         if c.keyframe_residual:  # the two keyframes around the hour and their weights
-            w = keyframe_weights(t, c.key_hours)[0]
-            top = w.topk(min(2, w.numel()))
-            blend = [(int(i), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist())]
-            blend = (blend + [(blend[0][0], 0.0)])[:2]
+            before, after, w_after = (float(x) for x in blend_pairs(t, c.key_hours))
+            blend = ((int(before), 1 - w_after), (int(after), w_after))
         return {"s1": s1, "b1": b1, "W": Ws, "b": bs, "Wo": m.out.weight, "bo": m.out.bias, "blend": blend}
 
     @torch.no_grad()

@@ -14,8 +14,8 @@ from PIL import Image
 from .io import InputError, atomic_write, package_data
 
 # %% auto #0
-__all__ = ['SECOND_DAY', 'DaySceneConfig', 'sun_positions', 'light_state', 'texture_dir', 'sun_direction', 'day_scene', 'tonemap',
-           'render_hour', 'frames_checksum', 'render_day', 'embedded_day_dir']
+__all__ = ['SECOND_DAY', 'DaySceneConfig', 'smoothstep', 'sun_positions', 'light_state', 'texture_dir', 'sun_direction',
+           'day_scene', 'tonemap', 'render_hour', 'frames_checksum', 'render_day', 'embedded_day_dir']
 
 # %% ../nbs/50_lightmap_scene.ipynb #c006
 @dataclass
@@ -41,8 +41,10 @@ class DaySceneConfig:
     fov: float = 50.0  # horizontal field of view, degrees
 
 
-def _smoothstep(e0, e1, x):
+def smoothstep(e0: float, e1: float, x: float) -> float:
+    "0 below `e0`, 1 above `e1`, the cubic `3t² − 2t³` between."
     t = min(max((x - e0) / (e1 - e0), 0.0), 1.0)
+
     return t * t * (3 - 2 * t)
 
 # %% ../nbs/50_lightmap_scene.ipynb #c006b
@@ -74,13 +76,13 @@ def light_state(cfg: DaySceneConfig, elevation: float) -> dict:
     el = float(elevation)
     if el > 0:
         m = 1.0 / (math.sin(math.radians(el)) + 0.50572 * (el + 6.07995) ** -1.6364)  # Kasten–Young air mass
-        sun = [cfg.sun_irradiance * math.exp(-tau * m) * _smoothstep(0.0, 2.0, el) for tau in cfg.optical_depth]
+        sun = [cfg.sun_irradiance * math.exp(-tau * m) * smoothstep(0.0, 2.0, el) for tau in cfg.optical_depth]
     else:
         sun = [0.0, 0.0, 0.0]
-    day = _smoothstep(-6.0, 30.0, el) ** 1.5 * cfg.sky_radiance  # civil twilight (−6°) → full daylight
-    warm = 1.0 - _smoothstep(0.0, 15.0, abs(el))  # orange tint near the horizon
+    day = smoothstep(-6.0, 30.0, el) ** 1.5 * cfg.sky_radiance  # civil twilight (−6°) → full daylight
+    warm = 1.0 - smoothstep(0.0, 15.0, abs(el))  # orange tint near the horizon
     sky = [day * (0.42 + 0.35 * warm) + 0.003, day * (0.55 + 0.05 * warm) + 0.005, day * (0.80 - 0.35 * warm) + 0.011]
-    lamp = 1.0 - _smoothstep(-6.0, 3.0, el)
+    lamp = 1.0 - smoothstep(-6.0, 3.0, el)
     return {"sun_irradiance": sun, "sky_radiance": sky, "lamp": lamp}
 
 # %% ../nbs/50_lightmap_scene.ipynb #c013

@@ -48,7 +48,6 @@ class LightmapTrainConfig:
     samples_per_epoch: int = 200_000  # pixels per epoch
     val_hours: tuple = (3, 8, 15, 20)  # held-out hours, never trained on
     val_select_hours: tuple = ()  # held-out hours whose mean PSNR picks the best checkpoint (empty: all of them)
-
     val_downsample: int = 2  # area-downsampling of frames before the validation metrics
     val_every: int = 1  # epochs
     patch_size: int = 0  # 0: pixel mode; 16 / 32: patch mode
@@ -85,10 +84,15 @@ class DayData:
         self.train_hours = [h for h in range(24) if h not in self.val_hours]
         self.frames = torch.stack([frames[h] for h in range(24)]).to(device)  # [24,3,H,W]
         self.baseline = self.frames[int(baseline_time) % 24]
-        self.stored = self.frames[list(self.key_hours)]  # [K,3,H,W]
+        self.stored = self.frames_at(self.key_hours)
         self.height, self.width = self.frames.shape[-2:]
 
+    def frames_at(self, hours) -> torch.Tensor:
+        "The day's frames at `hours`, `[K,3,H,W]` (a model's stored frames: its `key_hours`)."
+        return self.frames[list(hours)]
+
     def train_frames(self) -> dict:
+
         return {h: self.frames[h] for h in self.train_hours}
 
 # %% ../nbs/52_lightmap_train.ipynb #c010
@@ -264,7 +268,6 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
     outside = sorted(set(int(h) % 24 for h in cfg.val_select_hours) - set(int(h) % 24 for h in cfg.val_hours))
     if outside:
         raise InputError(f"val_select_hours {outside} are not held-out hours {sorted(cfg.val_hours)}")
-
     sun_table = read_sun_table(day_dir) if (cfg.model.sun_input or cfg.model.sun_film) else ()
     run = TrainingRun("lightmap", cfg, mixed_precision="bf16" if cfg.amp else "no", validation_log=True)
     acc = run.acc
@@ -275,7 +278,6 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
         model_cfg = replace(model_cfg, be_resolution=(data.height, data.width))
     if sun_table:
         model_cfg = replace(model_cfg, sun_table=sun_table)
-
     model = LightmapModel(model_cfg).to(acc.device)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -378,7 +380,6 @@ def run_lightmap_ab(base: LightmapTrainConfig, names=tuple(LIGHTMAP_AB)) -> list
 # %% ../nbs/52_lightmap_train.ipynb #t005
 def sun_keyframe_ab(keyframe_hours=(0, 6, 12, 19)) -> dict:
     "{name: overrides}: encoder + FiLM (the model before these switches), each switch alone on it, all of them."
-
     shipped = {"use_baseline_encoder": True, "be_channels": 32, "be_downsample": 1, "film": True}
     keys = {"keyframe_hours": tuple(keyframe_hours)}
     switches = {

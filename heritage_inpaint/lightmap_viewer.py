@@ -37,7 +37,6 @@ def lightmap_viewer(
     model: LightmapModel, day_dir, hour: float = 8.0, step: float = 0.25, baseline: torch.Tensor | None = None
 ):
     "ipywidgets: an hour slider over `[rendered | ground truth | error]` (`baseline`: the model's stored frames)."
-
     import ipywidgets as W
 
     frames = load_day(day_dir)
