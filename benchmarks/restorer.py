@@ -5,8 +5,9 @@ no real weights exist offline), fp16 inference, median of `repeats` after warm-u
 
 - baseline ("HYPIR-style"): peft LoRA r256 left unfused, eager UNet, HYPIR's tiling (512 px tiles, stride 256,
   one tile per call) when the image is larger than a tile;
-- ours: LoRA fused into the weights (`fuse_lora`), fused QKV projections, the UNet compiled (static shapes,
-  channels-last); at 2048² the tile size / tiles per call of the best measured configuration.
+- merged eager: the same LoRA merged into the weights (`fuse_lora`), eager: the strongest plain peer;
+- ours: `optimize_restorer(compile=True)`: LoRA and QKV fused, UNet and both VAE halves compiled into CUDA graphs
+  (static shapes); at 2048² the tiles / stride / tiles per call given by `--tiles-2048`.
 
 Each end-to-end figure is encode + UNet + decode + wavelet colour fix (`restore_image`) at 512², 1024² and 2048².
 Then one training step at 512², batch 6, r256, bf16 autocast, gradient checkpointing (UNet + VAE decoder), with
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from heritage_inpaint.restorer import RestorerConfig, fuse_lora, load_restorer, restore_image
+from heritage_inpaint.restorer import RestorerConfig, fuse_lora, load_restorer, optimize_restorer, restore_image
+from heritage_inpaint.tiling import seam_score, tile_boundaries
 
 
 def sync():
@@ -33,6 +35,7 @@ def timed(fn, repeats):
     out = fn()
     sync()
     first = time.perf_counter() - t0
+    fn()  # CUDA graphs are recorded on the call after compilation
     torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(repeats):
@@ -49,14 +52,19 @@ def timed(fn, repeats):
     ), out
 
 
-def make(ours: bool, compile_unet: bool, compile_vae: bool = False):
+def make(ours: bool, compile_unet: bool = False, compile_vae: bool = False, merged: bool = False):
+    "The baseline (unfused LoRA, eager), the merged eager peer, or ours (`optimize_restorer`, or older levers)."
     r = load_restorer(RestorerConfig(model="sd2_base_random", rank=256), device="cuda", dtype=torch.float16)
     with torch.no_grad():  # a "trained" adapter: non-zero B so fused and unfused really compute the LoRA
         g = torch.Generator(device="cuda").manual_seed(0)
         for n, p in r.unet.named_parameters():
             if "lora_B" in n:
                 p.copy_(torch.randn(p.shape, generator=g, device="cuda", dtype=torch.float32).to(p.dtype) * 1e-3)
-    if ours:
+    if merged:
+        fuse_lora(r)
+    elif ours and not (compile_unet or compile_vae):
+        optimize_restorer(r, compile=True)
+    elif ours:  # the previous levers, for the breakdown: default-mode compile, channels-last
         fuse_lora(r)
         r.unet.fuse_qkv_projections()
         if compile_unet:
@@ -67,6 +75,12 @@ def make(ours: bool, compile_unet: bool, compile_vae: bool = False):
             r.vae.encoder = torch.compile(r.vae.encoder, dynamic=False)
             r.vae.decoder = torch.compile(r.vae.decoder, dynamic=False)
     return r
+
+
+def seams(img, tile, stride):
+    "Seam score of a restored `[3,H,W]` image at the tile borders of its own tiling (1.0: no seam)."
+    h, w = img.shape[-2:]
+    return seam_score(img, tile_boundaries(h, tile, stride), tile_boundaries(w, tile, stride))
 
 
 def breakdown(r, size, repeats):
@@ -93,6 +107,7 @@ def main():
     ap.add_argument("--out", default="benchmarks/results/restorer.json")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--parts", default="train,infer")
+    ap.add_argument("--tiles-2048", default="512,384,5", help="tile, stride, tiles per call of ours at 2048²")
     a = ap.parse_args()
     res = dict(
         device=torch.cuda.get_device_name(), torch=torch.__version__, python=platform.python_version(), results={}
@@ -118,7 +133,7 @@ def main():
             s: torch.nn.functional.avg_pool2d(torch.rand(1, 3, s, s, generator=g), 3, 1, 1)[0]
             for s in (512, 1024, 2048)
         }
-        base = make(False, False)
+        base = make(False)
         outs = {}
         for s in (512, 1024, 2048):
             key = f"baseline_{s}"
@@ -127,6 +142,8 @@ def main():
                     lambda: restore_image(base, imgs[s], tile=512, tile_stride=256, min_side=0),
                     a.repeats if s < 2048 else 2,
                 )
+                if s == 2048:
+                    res["results"][key]["seam_score"] = seams(outs[s], 512, 256)
                 print(key, res["results"][key], flush=True)
             except Exception as e:
                 res["results"][key] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
@@ -134,27 +151,41 @@ def main():
             save()
         del base
         torch.cuda.empty_cache()
-        ours = make(True, True)
+        merged = make(False, merged=True)
+        res["results"]["merged_eager_512"] = timed(
+            lambda: restore_image(merged, imgs[512], tile=512, min_side=0), a.repeats
+        )[0]
+        print("merged_eager_512", res["results"]["merged_eager_512"], flush=True)
+        del merged
+        torch.cuda.empty_cache()
+        ours = make(True)
+        t2048, s2048, k2048 = (int(v) for v in a.tiles_2048.split(","))
         for s, kw in [
             (512, dict(tile=512)),
             (1024, dict(tile=1024)),
-            (2048, dict(tile=512, tile_stride=256)),
-            (2048, dict(tile=512, tile_stride=256, tiles_per_call=4)),
-            (2048, dict(tile=1024, tile_stride=512)),
+            (2048, dict(tile=t2048, tile_stride=s2048, tiles_per_call=k2048)),
         ]:
             key = f"ours_{s}_" + "_".join(f"{k}{v}" for k, v in kw.items())
             try:
                 res["results"][key], o = timed(
-                    lambda: restore_image(ours, imgs[s], min_side=0, **kw), a.repeats if s < 2048 else 2
+                    lambda: restore_image(ours, imgs[s], min_side=0, **kw), a.repeats if s < 2048 else 3
                 )
                 if s in outs:
                     res["results"][key]["max_abs_diff_vs_baseline"] = (o - outs[s]).abs().max().item()
                     res["results"][key]["mean_abs_diff_vs_baseline"] = (o - outs[s]).abs().mean().item()
+                if s == 2048:
+                    res["results"][key]["seam_score"] = seams(o, t2048, s2048)
                 print(key, res["results"][key], flush=True)
             except Exception as e:
                 res["results"][key] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
                 traceback.print_exc()
             save()
+        try:
+            res["results"]["ours_breakdown_512_ms"] = breakdown(ours, 512, a.repeats)
+            print("ours_breakdown_512_ms", res["results"]["ours_breakdown_512_ms"], flush=True)
+        except Exception as e:
+            res["results"]["ours_breakdown_512_ms"] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
+        save()
     if "compiled" in parts:
         g = torch.Generator().manual_seed(0)
         img512 = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 512, 512, generator=g), 3, 1, 1)[0]

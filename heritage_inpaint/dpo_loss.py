@@ -13,7 +13,8 @@ from .io import InputError
 from .masks import RegionMasks
 
 # %% auto #0
-__all__ = ['REGIONS', 'RegionDPOConfig', 'region_errors', 'timestep_weight', 'DPOLossOutput', 'region_reg_dpo_loss']
+__all__ = ['REGIONS', 'RegionDPOConfig', 'region_errors', 'timestep_weight', 'DPOLossOutput', 'region_reg_dpo_loss',
+           'merge_dpo_outputs']
 
 # %% ../nbs/20_dpo_loss.ipynb #c005
 REGIONS = ("hole", "band", "context")
@@ -121,4 +122,22 @@ def region_reg_dpo_loss(
         beta_prime=bp,
         sft_region=e_tw.detach().mean(0),
         implicit_acc=(s.detach() < 0).float().mean(),
+    )
+
+# %% ../nbs/20_dpo_loss.ipynb #m101
+def merge_dpo_outputs(outputs: list[DPOLossOutput]) -> DPOLossOutput:
+    "The output of one pass over a batch, from those of disjoint passes over its pairs (detached)."
+    sizes = [len(o.s_region) for o in outputs]
+    shares = [k / sum(sizes) for k in sizes]
+    mean = lambda name: sum(w * getattr(o, name).detach() for w, o in zip(shares, outputs))
+    cat = lambda name: torch.cat([getattr(o, name).detach() for o in outputs])
+    return DPOLossOutput(
+        loss=mean("loss"),
+        dpo_loss=mean("dpo_loss"),
+        sft_loss=mean("sft_loss"),
+        s_region=cat("s_region"),
+        dgr=cat("dgr"),
+        beta_prime=cat("beta_prime"),
+        sft_region=mean("sft_region"),
+        implicit_acc=mean("implicit_acc"),
     )

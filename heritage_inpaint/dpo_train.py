@@ -5,14 +5,22 @@
 # %% ../nbs/22_dpo_train.ipynb #c003
 from __future__ import annotations
 import json, warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from .dpo_data import load_clip, load_preference_clips
-from .dpo_loss import RegionDPOConfig, region_reg_dpo_loss, timestep_weight
+from heritage_inpaint.dpo_loss import (
+    DPOLossOutput,
+    RegionDPOConfig,
+    merge_dpo_outputs,
+    region_reg_dpo_loss,
+    timestep_weight,
+)
 from .io import InputError, resize_image, resize_mask
 from .masks import latent_regions
 from .video_sd2 import ddim_invert
@@ -27,8 +35,8 @@ from heritage_inpaint.sd2_lora import (
 from .training import TrainResult, TrainingRun, check_finite_loss, sample_generators
 
 # %% auto #0
-__all__ = ['DPOTrainConfig', 'reference_prediction', 'DGRMonitor', 'prior_inversion_noise', 'train_region_dpo',
-           'temporal_inconsistency', 'evaluate_on_clips']
+__all__ = ['DPOTrainConfig', 'reference_prediction', 'region_dpo_backward', 'DGRMonitor', 'prior_inversion_noise',
+           'train_region_dpo', 'temporal_inconsistency', 'evaluate_on_clips']
 
 # %% ../nbs/22_dpo_train.ipynb #c005
 @dataclass
@@ -53,6 +61,7 @@ class DPOTrainConfig:
     size: int | None = None  # resize frames (None: as stored)
     mixed_precision: str = "no"  # no | fp16 | bf16
     gradient_checkpointing: bool = False  # recompute UNet activations in the backward pass (less memory)
+    frames_per_pass: int = 0  # frame pairs per UNet pass, gradients summed over the passes (0: all in one pass)
     max_grad_norm: float = 1.0  # gradient clipping norm
     checkpoint_every: int = 50  # steps between checkpoints
     keep_checkpoints: int = 2  # newest checkpoints kept
@@ -63,6 +72,8 @@ class DPOTrainConfig:
     inversion_steps: int = 10  # DDIM grid of that inversion: a step's timestep is one of its points
 
     def __post_init__(self):
+        if self.frames_per_pass < 0:
+            raise InputError(f"--frames-per-pass {self.frames_per_pass}: expected 0 (all) or a positive number")
         if self.inversion_steps < 1:
             raise InputError(f"--inversion-steps {self.inversion_steps}: expected at least 1")
         for name in ("alpha", "rho"):
@@ -89,6 +100,41 @@ def reference_prediction(unet, x, t, emb):
             return unet(x, t, emb).sample
         finally:
             unet.enable_adapters()
+
+# %% ../nbs/22_dpo_train.ipynb #m201
+def region_dpo_backward(
+    unet,
+    base,
+    batch: tuple,
+    masks: torch.Tensor,
+    weight: torch.Tensor,
+    cfg: RegionDPOConfig,
+    band_px: int = 9,
+    frames_per_pass: int = 0,
+    autocast=nullcontext,
+    backward=torch.Tensor.backward,
+    no_sync=nullcontext,
+) -> DPOLossOutput:
+    "Loss and gradient of `batch` = (x, t, emb, target), winners then losers, in passes of `frames_per_pass` pairs."
+    x, t, emb, target = batch
+    n = len(x) // 2
+    step = frames_per_pass or n
+    outputs = []
+    for i in range(0, n, step):
+        j = min(n, i + step)
+        k = j - i
+        rows = torch.cat([torch.arange(i, j), torch.arange(n + i, n + j)]).to(x.device)
+        xs, ts, es, gs = x[rows], t[rows], emb[rows], target[rows]
+        with autocast():
+            ref = reference_prediction(base, xs, ts, es)
+            pred = unet(xs, ts, es).sample
+        w = weight[i:j] if len(weight) == n else weight
+        regions = latent_regions(masks[i:j], band_px=band_px)
+        res = region_reg_dpo_loss(pred[:k], pred[k:], ref[:k], ref[k:], gs[:k], gs[k:], regions, cfg, w)
+        with no_sync() if j < n else nullcontext():
+            backward(res.loss * (k / n))
+        outputs.append(res)
+    return merge_dpo_outputs(outputs)
 
 # %% ../nbs/22_dpo_train.ipynb #c007
 class DGRMonitor:
@@ -222,14 +268,22 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> TrainResult:
         x = torch.cat([scheduler.add_noise(lat, noise, t), mlat_mask, mlat], 1)
         emb = emb1.expand(2 * n, -1, -1)
         target = diffusion_target(scheduler, lat, noise, t)
-        regions = latent_regions(mask.to(acc.device), band_px=cfg.band_px)
-        ref = reference_prediction(base, x, t, emb)
-        with acc.autocast():
-            pred = unet(x, t, emb).sample
         w = timestep_weight(lossc, t[:n].cpu(), scheduler.alphas_cumprod).to(acc.device)
-        res = region_reg_dpo_loss(pred[:n], pred[n:], ref[:n], ref[n:], target[:n], target[n:], regions, lossc, w)
+        res = region_dpo_backward(
+            unet,
+            base,
+            (x, t, emb, target),
+            mask.to(acc.device),
+            w,
+            lossc,
+            cfg.band_px,
+            cfg.frames_per_pass,
+            acc.autocast,
+            acc.backward,
+            partial(acc.no_sync, unet),
+        )
         check_finite_loss(res.loss, step + 1, "lower --lr or --beta")
-        acc.backward(res.loss)
+
         if acc.sync_gradients:
             acc.clip_grad_norm_(params, cfg.max_grad_norm)
         optimizer.step()

@@ -300,18 +300,18 @@ def fuse_lora(restorer: OneStepRestorer) -> OneStepRestorer:
     return restorer
 
 # %% ../nbs/32_restorer.ipynb #c023
-def optimize_restorer(restorer: OneStepRestorer, compile: bool = False) -> OneStepRestorer:
-    "Fuse LoRA and QKV projections; on CUDA with `compile`, compile UNet and VAE (static shapes, channels-last)."
+def optimize_restorer(
+    restorer: OneStepRestorer, compile: bool = False, compile_mode: str = "reduce-overhead"
+) -> OneStepRestorer:
+    "Fuse LoRA and QKV projections; on CUDA with `compile`, compile UNet and VAE into CUDA graphs (static shapes)."
     fuse_lora(restorer)
     if restorer.unet.device.type != "cuda":
         return restorer
     restorer.unet.fuse_qkv_projections()
     if compile:
-        restorer.unet.to(memory_format=torch.channels_last)
-        restorer.vae.to(memory_format=torch.channels_last)
-        restorer.unet = torch.compile(restorer.unet, fullgraph=True, dynamic=False)
-        restorer.vae.encoder = torch.compile(restorer.vae.encoder, dynamic=False)
-        restorer.vae.decoder = torch.compile(restorer.vae.decoder, dynamic=False)
+        restorer.unet = torch.compile(restorer.unet, mode=compile_mode, fullgraph=True, dynamic=False)
+        restorer.vae.encoder = torch.compile(restorer.vae.encoder, mode=compile_mode, dynamic=False)
+        restorer.vae.decoder = torch.compile(restorer.vae.decoder, mode=compile_mode, dynamic=False)
     return restorer
 
 # %% ../nbs/32_restorer.ipynb #c026

@@ -268,17 +268,25 @@ def load_inpaint_pipeline(
 
 # %% ../nbs/10_sd2.ipynb #c018
 def optimize_pipeline(
-    pipe, compile: bool = True, fuse_qkv: bool = True, channels_last: bool | None = None, compile_mode: str = "default"
+    pipe,
+    compile: bool = True,
+    fuse_qkv: bool = True,
+    channels_last: bool = False,
+    compile_mode: str = "reduce-overhead",
+    compile_vae: bool = True,
 ):
-    "Speed up an inference pipeline on CUDA: fused QKV, compiled UNet (channels-last when compiled); returns it."
+    "Speed up an inference pipeline on CUDA: fused QKV, UNet and VAE compiled into CUDA graphs; returns it."
     if pipe.device.type != "cuda":
         return pipe
     if fuse_qkv:
         pipe.fuse_qkv_projections()
-    if compile if channels_last is None else channels_last:
+    if channels_last:
         pipe.unet.to(memory_format=torch.channels_last)
     if compile:
         pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True, dynamic=False)
+    if compile and compile_vae:
+        pipe.vae.encoder = torch.compile(pipe.vae.encoder, mode=compile_mode, dynamic=False)
+        pipe.vae.decoder = torch.compile(pipe.vae.decoder, mode=compile_mode, dynamic=False)
     return pipe
 
 # %% ../nbs/10_sd2.ipynb #c021
