@@ -52,7 +52,7 @@ def timed(fn, repeats):
     ), out
 
 
-def make(ours: bool, compile_unet: bool = False, compile_vae: bool = False, merged: bool = False):
+def make(ours: bool, compile_unet: bool = False, compile_vae: bool = False, merged: bool = False, fuse_qkv=None):
     "The baseline (unfused LoRA, eager), the merged eager peer, or ours (`optimize_restorer`, or older levers)."
     r = load_restorer(RestorerConfig(model="sd2_base_random", rank=256), device="cuda", dtype=torch.float16)
     with torch.no_grad():  # a "trained" adapter: non-zero B so fused and unfused really compute the LoRA
@@ -62,8 +62,10 @@ def make(ours: bool, compile_unet: bool = False, compile_vae: bool = False, merg
                 p.copy_(torch.randn(p.shape, generator=g, device="cuda", dtype=torch.float32).to(p.dtype) * 1e-3)
     if merged:
         fuse_lora(r)
-    elif ours and not (compile_unet or compile_vae):
+    elif ours and not (compile_unet or compile_vae) and fuse_qkv is None:
         optimize_restorer(r, compile=True)
+    elif ours and not (compile_unet or compile_vae):
+        optimize_restorer(r, compile=True, fuse_qkv=fuse_qkv)
     elif ours:  # the previous levers, for the breakdown: default-mode compile, channels-last
         fuse_lora(r)
         r.unet.fuse_qkv_projections()
@@ -186,6 +188,22 @@ def main():
         except Exception as e:
             res["results"]["ours_breakdown_512_ms"] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
         save()
+    if "qkv" in parts:
+        g = torch.Generator().manual_seed(0)
+        img512 = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 512, 512, generator=g), 3, 1, 1)[0]
+        for fuse in (False, True):
+            name = f"ours_graphs_{'fused' if fuse else 'unfused'}_qkv"
+            try:
+                r = make(True, fuse_qkv=fuse)
+                res["results"][f"{name}_512"] = timed(lambda: restore_image(r, img512, tile=512, min_side=0), 9)[0]
+                res["results"][f"{name}_breakdown_512_ms"] = breakdown(r, 512, 9)
+                print(name, res["results"][f"{name}_512"]["median_s"], res["results"][f"{name}_breakdown_512_ms"])
+                del r
+                torch.cuda.empty_cache()
+            except Exception as e:
+                res["results"][name] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
+                traceback.print_exc()
+            save()
     if "compiled" in parts:
         g = torch.Generator().manual_seed(0)
         img512 = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 512, 512, generator=g), 3, 1, 1)[0]

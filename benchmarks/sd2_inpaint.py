@@ -154,6 +154,12 @@ def main():
             build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda"), compile_vae=False
         ),
         ours=lambda: optimize_pipeline(build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda")),
+        ours_fused_qkv=lambda: optimize_pipeline(
+            build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda"), fuse_qkv=True
+        ),
+        ours_channels_last=lambda: optimize_pipeline(
+            build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda"), channels_last=True
+        ),
     )
     sizes = list(map(int, a.sizes.split(",")))
     for size in sizes:

@@ -270,12 +270,12 @@ def load_inpaint_pipeline(
 def optimize_pipeline(
     pipe,
     compile: bool = True,
-    fuse_qkv: bool = True,
+    fuse_qkv: bool = False,
     channels_last: bool = False,
     compile_mode: str = "reduce-overhead",
     compile_vae: bool = True,
 ):
-    "Speed up an inference pipeline on CUDA: fused QKV, UNet and VAE compiled into CUDA graphs; returns it."
+    "Speed up an inference pipeline on CUDA: UNet and VAE compiled into CUDA graphs (QKV fusion optional); returns it."
     if pipe.device.type != "cuda":
         return pipe
     if fuse_qkv:
@@ -522,6 +522,7 @@ class InferConfig:
     lora: str | None = None  # lora_unet.safetensors or unet_partial_tuned.safetensors
     lora_scale: float = 1.0  # strength of the LoRA (0: off)
     device: str | None = None  # cuda | cpu (None: cuda when available)
+    compile: bool = False  # GPU: UNet and VAE in CUDA graphs (25–100 s per new size, then 2–5× faster)
 
     def __post_init__(self):
         if self.rows < 1:
@@ -554,6 +555,8 @@ def run_infer(cfg: InferConfig) -> list[Path]:
         device=cfg.device,
         settings=cfg.settings,
     )
+    if cfg.compile:
+        optimize_pipeline(inp.pipe)
     kw = dict(
         mask_mode=cfg.mask_mode, rows=cfg.rows, seed=cfg.seed or None, spacing_h=cfg.spacing_h, spacing_v=cfg.spacing_v
     )
