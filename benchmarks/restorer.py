@@ -52,8 +52,8 @@ def timed(fn, repeats):
     ), out
 
 
-def make(ours: bool, compile_unet: bool = False, compile_vae: bool = False, merged: bool = False, fuse_qkv=None):
-    "The baseline (unfused LoRA, eager), the merged eager peer, or ours (`optimize_restorer`, or older levers)."
+def make(ours: bool, merged: bool = False, fuse_qkv: bool = False):
+    "The baseline (unfused LoRA, eager), the merged eager peer, or ours (`optimize_restorer(compile=True)`)."
     r = load_restorer(RestorerConfig(model="sd2_base_random", rank=256), device="cuda", dtype=torch.float16)
     with torch.no_grad():  # a "trained" adapter: non-zero B so fused and unfused really compute the LoRA
         g = torch.Generator(device="cuda").manual_seed(0)
@@ -62,20 +62,8 @@ def make(ours: bool, compile_unet: bool = False, compile_vae: bool = False, merg
                 p.copy_(torch.randn(p.shape, generator=g, device="cuda", dtype=torch.float32).to(p.dtype) * 1e-3)
     if merged:
         fuse_lora(r)
-    elif ours and not (compile_unet or compile_vae) and fuse_qkv is None:
-        optimize_restorer(r, compile=True)
-    elif ours and not (compile_unet or compile_vae):
+    elif ours:
         optimize_restorer(r, compile=True, fuse_qkv=fuse_qkv)
-    elif ours:  # the previous levers, for the breakdown: default-mode compile, channels-last
-        fuse_lora(r)
-        r.unet.fuse_qkv_projections()
-        if compile_unet:
-            r.unet.to(memory_format=torch.channels_last)
-            r.unet = torch.compile(r.unet, fullgraph=True, dynamic=False)
-        if compile_vae:
-            r.vae.to(memory_format=torch.channels_last)
-            r.vae.encoder = torch.compile(r.vae.encoder, dynamic=False)
-            r.vae.decoder = torch.compile(r.vae.decoder, dynamic=False)
     return r
 
 
@@ -198,35 +186,6 @@ def main():
                 res["results"][f"{name}_512"] = timed(lambda: restore_image(r, img512, tile=512, min_side=0), 9)[0]
                 res["results"][f"{name}_breakdown_512_ms"] = breakdown(r, 512, 9)
                 print(name, res["results"][f"{name}_512"]["median_s"], res["results"][f"{name}_breakdown_512_ms"])
-                del r
-                torch.cuda.empty_cache()
-            except Exception as e:
-                res["results"][name] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
-                traceback.print_exc()
-            save()
-    if "compiled" in parts:
-        g = torch.Generator().manual_seed(0)
-        img512 = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 512, 512, generator=g), 3, 1, 1)[0]
-        img2048 = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 2048, 2048, generator=g), 3, 1, 1)[0]
-        for name, kw in [
-            ("ours_unet_compiled", dict(compile_unet=True)),
-            ("ours_unet_vae_compiled", dict(compile_unet=True, compile_vae=True)),
-        ]:
-            try:
-                r = make(True, **kw)
-                res["results"][f"{name}_breakdown_512_ms"] = breakdown(r, 512, a.repeats)
-                print(name, res["results"][f"{name}_breakdown_512_ms"], flush=True)
-                res["results"][f"{name}_512"] = timed(
-                    lambda: restore_image(r, img512, tile=512, min_side=0), a.repeats
-                )[0]
-                print(name, res["results"][f"{name}_512"], flush=True)
-                save()
-                if kw.get("compile_vae"):
-                    k2 = f"{name}_2048_tile512_tile_stride256_tiles_per_call7"
-                    res["results"][k2] = timed(
-                        lambda: restore_image(r, img2048, tile=512, tile_stride=256, tiles_per_call=7, min_side=0), 2
-                    )[0]
-                    print(k2, res["results"][k2], flush=True)
                 del r
                 torch.cuda.empty_cache()
             except Exception as e:
