@@ -283,7 +283,6 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> TrainResult:
             partial(acc.no_sync, unet),
         )
         check_finite_loss(res.loss, step + 1, "lower --lr or --beta")
-
         if acc.sync_gradients:
             acc.clip_grad_norm_(params, cfg.max_grad_norm)
         optimizer.step()

@@ -309,7 +309,6 @@ def optimize_restorer(
         return restorer
     if fuse_qkv:
         restorer.unet.fuse_qkv_projections()
-
     if compile:
         restorer.unet = torch.compile(restorer.unet, mode=compile_mode, fullgraph=True, dynamic=False)
         restorer.vae.encoder = torch.compile(restorer.vae.encoder, mode=compile_mode, dynamic=False)
