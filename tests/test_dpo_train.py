@@ -128,7 +128,7 @@ def test_dpo_two_processes_equal_one_process_with_the_same_global_batch(prefs, t
     script.write_text(
         "import gc, sys\nimport accelerate\nfrom torch.nn.parallel import DistributedDataParallel as DDP\n"
         "from heritage_inpaint.dpo_train import DPOTrainConfig, train_region_dpo\n"
-        "out, k, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
+        "out, k, seed, fpp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])\n"
         # how many DDP wrappers are alive when the process group is destroyed (must be 0: see finish_training)
         "_end = accelerate.Accelerator.end_training\n"
         "def end_training(self):\n"
@@ -137,10 +137,10 @@ def test_dpo_two_processes_equal_one_process_with_the_same_global_batch(prefs, t
         "    _end(self)\n"
         "accelerate.Accelerator.end_training = end_training\n"
         f"train_region_dpo(DPOTrainConfig(data_dir={str(prefs)!r}, out_dir=out, steps=3, lr=1e-3, beta=50.0, "
-        "rho=(1.0, 2.0, 0.0), clips_per_step=k, seed=seed, checkpoint_every=10))\n"
+        "rho=(1.0, 2.0, 0.0), clips_per_step=k, seed=seed, checkpoint_every=10, frames_per_pass=fpp))\n"
     )
 
-    def run(nproc, k, out, seed=0):
+    def run(nproc, k, out, seed=0, frames_per_pass=0):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -155,6 +155,7 @@ def test_dpo_two_processes_equal_one_process_with_the_same_global_batch(prefs, t
                 str(tmp_path / out),
                 str(k),
                 str(seed),
+                str(frames_per_pass),
             ],
             capture_output=True,
             text=True,
@@ -163,7 +164,8 @@ def test_dpo_two_processes_equal_one_process_with_the_same_global_batch(prefs, t
         assert r.returncode == 0, r.stderr[-3000:]
         return load_file(str(tmp_path / out / "lora_unet.safetensors"))
 
-    w2, w1, w3 = run(2, 1, "two"), run(1, 2, "one"), run(1, 2, "other", seed=1)
+    # the two processes run their 3-frame clips in passes of 2 + 1 frames: gradients all-reduced after the last pass
+    w2, w1, w3 = run(2, 1, "two", frames_per_pass=2), run(1, 2, "one"), run(1, 2, "other", seed=1)
     flat = lambda w: torch.cat([w[k].flatten() for k in sorted(w)])
     same, other = (flat(w1) - flat(w2)).norm().item(), (flat(w1) - flat(w3)).norm().item()
     assert same < 0.02 * other, (same, other)
