@@ -68,6 +68,7 @@ class RestorerTrainConfig:
     image_every: int = 100  # steps between LQ | restored | HQ images in TensorBoard
     resume: bool = False  # continue the run in out_dir
     overwrite: bool = False  # replace the run in out_dir
+    init_weights: str | None = None  # start from these weights (fine-tuning: fresh optimizers and critic, not a resume)
     seed: int = 0  # seeds crops, degradations and LoRA initialisation
 
     def restorer_config(self) -> RestorerConfig:
@@ -218,15 +219,20 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
 
     check_train_size(cfg.size)
     data = HQCrops(cfg.hq_dir, cfg.size)  # cheap checks before the folder and the model
+    if cfg.init_weights and not Path(cfg.init_weights).is_file():
+        raise InputError(f"{cfg.init_weights}: --init-weights not found")
+
     run = TrainingRun("restorer", cfg, mixed_precision=cfg.mixed_precision, accum=cfg.accum)
     acc = run.acc
-    restorer = restorer or load_restorer(cfg.restorer_config(), device=str(acc.device))
+    restorer = restorer or load_restorer(cfg.restorer_config(), device=str(acc.device), weights=cfg.init_weights)
+
     restorer.to(acc.device)
     small = cfg.model == SMALL_RESTORER
     if small:  # no pretrained prior to adapt: the whole UNet trains
         params = list(restorer.unet.requires_grad_(True).parameters())
     else:
-        params = [p for n, p in restorer.unet.named_parameters() if "lora_" in n]
+        params = [p.requires_grad_(True) for n, p in restorer.unet.named_parameters() if "lora_" in n]
+
     if not params:
         raise InputError("the restorer has no LoRA parameters to train (rank=0?)")
     if cfg.gradient_checkpointing:

@@ -302,3 +302,23 @@ def test_restore_runs_offline_with_the_shipped_model_and_names_a_wrong_config(tm
         main(["restore", "--input", str(tmp_path / "in"), "--out-dir", str(tmp_path / "o2"), "--weights", str(w)]) == 2
     )
     assert "weights do not match the UNet of its restorer_config.json" in capsys.readouterr().err
+
+
+def test_fine_tuning_starts_from_the_shipped_small_weights(tmp_path):
+    "With --init-weights and a zero learning rate the exported EMA weights are the shipped ones, bit for bit."
+    from heritage_inpaint.lora_files import read_safetensors
+    from heritage_inpaint.restorer import default_small_restorer_weights
+
+    shipped = default_small_restorer_weights()
+    kw = dict(model="small", size=64, batch=2, steps=2, lr_g=0.0, w_gan=0.0, lpips_net="alex", pool_size=0)
+    res = train_restorer(RestorerTrainConfig(out_dir=str(tmp_path / "a"), init_weights=str(shipped), **kw))
+    want, got = read_safetensors(shipped)[0], read_safetensors(res.weights)[0]
+    assert want.keys() == got.keys()
+    assert all(torch.equal(got[k].to(want[k].dtype), want[k]) for k in want)
+    fresh = train_restorer(RestorerTrainConfig(out_dir=str(tmp_path / "b"), **kw))  # random init, same run otherwise
+    assert not torch.equal(read_safetensors(fresh.weights)[0]["conv_in.weight"].half(), want["conv_in.weight"].half())
+    with pytest.raises(InputError, match="missing.safetensors: --init-weights not found"):
+        train_restorer(
+            RestorerTrainConfig(out_dir=str(tmp_path / "c"), init_weights=str(tmp_path / "missing.safetensors"))
+        )
+    assert not (tmp_path / "c").exists()  # refused before the run takes its folder
