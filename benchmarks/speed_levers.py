@@ -213,18 +213,9 @@ def dpo_part(res, save, variants):
 
         try:
             torch.cuda.empty_cache()
-            for _ in range(2):
-                step()
-            torch.cuda.synchronize()
+            step()
             torch.cuda.reset_peak_memory_stats()
-            times = []
-            for _ in range(4):
-                torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                step()
-                torch.cuda.synchronize()
-                times.append(time.perf_counter() - t0)
-            s = statistics.median(times)
+            s = cuda_ms(step, repeats=4, warmup=1) / 1e3
             out[v] = dict(step_s=s, pairs_per_s=n / s, peak_gib=torch.cuda.max_memory_allocated() / 2**30)
         except torch.cuda.OutOfMemoryError:
             out[v] = dict(error="out of memory")
