@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .colorfix import wavelet_color_fix
 from .io import InputError, list_images, load_image, package_data, save_image
 from .lora_files import check_lora_loaded, read_lora_file
-from .sd2 import SD2_PRESETS, from_pretrained_offline_first, sd2_tokenizer
+from .sd2 import SD2_PRESETS, compile_unet_and_vae, from_pretrained_offline_first, sd2_tokenizer
 from .tiling import tiled_apply
 from .tiny_autoencoder import load_tiny_autoencoder
 
@@ -310,9 +310,7 @@ def optimize_restorer(
     if fuse_qkv:
         restorer.unet.fuse_qkv_projections()
     if compile:
-        restorer.unet = torch.compile(restorer.unet, mode=compile_mode, fullgraph=True, dynamic=False)
-        restorer.vae.encoder = torch.compile(restorer.vae.encoder, mode=compile_mode, dynamic=False)
-        restorer.vae.decoder = torch.compile(restorer.vae.decoder, mode=compile_mode, dynamic=False)
+        compile_unet_and_vae(restorer, compile_mode)
     return restorer
 
 # %% ../nbs/32_restorer.ipynb #c026

@@ -26,8 +26,8 @@ from heritage_inpaint.lora_files import (
 # %% auto #0
 __all__ = ['SD2_PRESETS', 'DEFAULT_SD2_MODEL', 'SCHEDULERS', 'SD2_LORA_PREFIXES', 'write_sd2_tokenizer_files', 'sd2_tokenizer',
            'SD2Preset', 'build_sd2_pipeline', 'set_scheduler', 'from_pretrained_offline_first', 'load_inpaint_pipeline',
-           'optimize_pipeline', 'load_lora', 'SD2Settings', 'SD2Inpainter', 'inpaint_rows', 'infer_file',
-           'infer_folder', 'InferConfig', 'run_infer']
+           'compile_unet_and_vae', 'optimize_pipeline', 'load_lora', 'SD2Settings', 'SD2Inpainter', 'inpaint_rows',
+           'infer_file', 'infer_folder', 'InferConfig', 'run_infer']
 
 # %% ../nbs/10_sd2.ipynb #c006
 def write_sd2_tokenizer_files(dest) -> Path:
@@ -266,6 +266,15 @@ def load_inpaint_pipeline(
     pipe.set_progress_bar_config(disable=True)
     return set_scheduler(pipe.to(device), scheduler)
 
+# %% ../nbs/10_sd2.ipynb #c017b
+def compile_unet_and_vae(model, mode: str = "reduce-overhead", vae: bool = True):
+    "Compile `model.unet` (whole graph) and, with `vae`, `model.vae`'s encoder and decoder; static shapes."
+    model.unet = torch.compile(model.unet, mode=mode, fullgraph=True, dynamic=False)
+    if vae:
+        model.vae.encoder = torch.compile(model.vae.encoder, mode=mode, dynamic=False)
+        model.vae.decoder = torch.compile(model.vae.decoder, mode=mode, dynamic=False)
+    return model
+
 # %% ../nbs/10_sd2.ipynb #c018
 def optimize_pipeline(
     pipe,
@@ -283,10 +292,7 @@ def optimize_pipeline(
     if channels_last:
         pipe.unet.to(memory_format=torch.channels_last)
     if compile:
-        pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True, dynamic=False)
-    if compile and compile_vae:
-        pipe.vae.encoder = torch.compile(pipe.vae.encoder, mode=compile_mode, dynamic=False)
-        pipe.vae.decoder = torch.compile(pipe.vae.decoder, mode=compile_mode, dynamic=False)
+        compile_unet_and_vae(pipe, compile_mode, compile_vae)
     return pipe
 
 # %% ../nbs/10_sd2.ipynb #c021
