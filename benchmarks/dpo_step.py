@@ -21,14 +21,26 @@ from heritage_inpaint.sd2 import build_sd2_pipeline
 from heritage_inpaint.sd2_lora import LoraTrainConfig, prepare_trainable_unet
 
 
-def bench(naive: bool, frames=8, size=512, steps=5, warmup=2, frames_per_pass=0, channels_last=False):
+def bench(
+    naive: bool,
+    frames=8,
+    size=512,
+    steps=5,
+    warmup=2,
+    frames_per_pass=0,
+    channels_last=False,
+    checkpointing=True,
+    base_bf16=False,
+):
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     pipe = build_sd2_pipeline("full", seed=0, dtype=torch.float32, device="cuda")
     unet = pipe.unet
     ref_unet = copy.deepcopy(unet).requires_grad_(False) if naive else None
+    if base_bf16:  # the frozen base weights in bf16 (diffusers' LoRA scripts' weight_dtype); LoRA stays fp32
+        unet.to(torch.bfloat16)
     params = prepare_trainable_unet(unet, LoraTrainConfig(rank=16, alpha=32))
-    if not naive:
+    if not naive and checkpointing:
         unet.enable_gradient_checkpointing()
     if channels_last:
         unet.to(memory_format=torch.channels_last)
@@ -79,13 +91,23 @@ def bench(naive: bool, frames=8, size=512, steps=5, warmup=2, frames_per_pass=0,
     return r
 
 
-VARIANTS = {  # name: (naive, frames, frames_per_pass, channels_last)
-    "ours_8": (False, 8, 0, False),
-    "naive_8": (True, 8, 0, False),
-    "ours_22": (False, 22, 0, False),
-    "ours_22_passes_of_11": (False, 22, 11, False),
-    "ours_22_passes_of_11_channels_last": (False, 22, 11, True),
-    "ours_22_channels_last": (False, 22, 0, True),
+VARIANTS = {  # name: bench() arguments
+    "ours_8": dict(naive=False, frames=8),
+    "naive_8": dict(naive=True, frames=8),
+    "ours_22": dict(naive=False, frames=22),
+    "ours_22_passes_of_11": dict(naive=False, frames=22, frames_per_pass=11),
+    "ours_22_passes_of_11_channels_last": dict(naive=False, frames=22, frames_per_pass=11, channels_last=True),
+    "ours_22_channels_last": dict(naive=False, frames=22, channels_last=True),
+    "ours_22_no_ckpt_passes_of_3": dict(naive=False, frames=22, frames_per_pass=3, checkpointing=False),
+    "ours_22_no_ckpt_passes_of_4": dict(naive=False, frames=22, frames_per_pass=4, checkpointing=False),
+    "ours_22_no_ckpt_passes_of_4_bf16_base": dict(
+        naive=False, frames=22, frames_per_pass=4, checkpointing=False, base_bf16=True
+    ),
+    "ours_22_no_ckpt_passes_of_6_bf16_base": dict(
+        naive=False, frames=22, frames_per_pass=6, checkpointing=False, base_bf16=True
+    ),
+    "ours_22_passes_of_11_bf16_base": dict(naive=False, frames=22, frames_per_pass=11, base_bf16=True),
+    "ours_8_no_ckpt_bf16_base": dict(naive=False, frames=8, checkpointing=False, base_bf16=True),
 }
 
 
@@ -105,9 +127,9 @@ def main():
         "gradient checkpointing, frames_per_pass pairs per pass",
     )
     for name in a.variants.split(","):
-        naive, frames, fpp, cl = VARIANTS[name]
         try:
-            res[name] = bench(naive, frames, frames_per_pass=fpp, channels_last=cl)
+            res[name] = bench(**VARIANTS[name])
+
         except torch.cuda.OutOfMemoryError:
             res[name] = dict(error="CUDA out of memory")
             torch.cuda.empty_cache()

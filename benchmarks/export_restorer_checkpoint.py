@@ -9,6 +9,8 @@ A run that is stopped (a GPU lease ends, a `timeout`) before its last step has c
 
 import argparse
 import shutil
+from dataclasses import replace
+
 from pathlib import Path
 
 import torch
@@ -28,6 +30,8 @@ def main() -> None:
     cfg = saved_restorer_config(a.run / "restorer_unet.safetensors")
     if cfg is None:
         raise SystemExit(f"{a.run}: no restorer_config.json (not a train-restorer run folder)")
+    if cfg.autoencoder:  # a small VAE of its own, named relative to the run folder
+        cfg = replace(cfg, autoencoder=str(a.run / cfg.autoencoder))
     r = load_restorer(cfg, device="cpu")
 
     ck = checkpoint_dirs(a.run / "checkpoints")[-1]
@@ -38,6 +42,8 @@ def main() -> None:
     out = save_restorer_unet(r.unet, to / "restorer_unet.safetensors")
     if to != a.run:
         shutil.copy(a.run / "restorer_config.json", to / "restorer_config.json")
+        if cfg.autoencoder:
+            shutil.copytree(cfg.autoencoder, to / "autoencoder", dirs_exist_ok=True)
     print(f"wrote {out} from {ck.name} (EMA weights)")
 
 

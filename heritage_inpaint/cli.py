@@ -213,6 +213,17 @@ def _train_restorer(p, a):
         print(f"wrote {res.weights} (final generator loss {last:.4f}, skipped steps {res.skipped})")
 
 
+def _train_vae(p, a):
+    from heritage_inpaint.vae_train import VAETrainConfig, train_vae
+
+    if a is None:
+        return add_config_flags(p, VAETrainConfig, rename={"hq_dir": "image-dir"})
+    res = train_vae(config_from_args(VAETrainConfig, a))
+    if res.weights is not None:
+        last = res.history[-1]["psnr"] if res.history else float("nan")
+        print(f"wrote {res.weights} (last batch PSNR {last:.2f} dB)")
+
+
 def _train_patch(p, a):
     from heritage_inpaint.patch_train import PatchTrainConfig, train_patch
 
@@ -304,6 +315,7 @@ COMMANDS = {
     "train-dpo": (_train_dpo, "Region-Reg-DPO LoRA training on preference clips (accelerate; resumable)"),
     "restore": (_restore, "one-step restoration (HYPIR-style) of an image file or folder"),
     "train-restorer": (_train_restorer, "train the one-step restorer's LoRA (HYPIR recipe; accelerate; resumable)"),
+    "train-vae": (_train_vae, "train the small autoencoder of the offline restorer (SD's VAE recipe; resumable)"),
     "train-patch": (_train_patch, "train the patch inpainting network (accelerate; resumable)"),
     "video": (_video, "inpaint a clip (video file or frames) with several methods; MP4s, previews, metrics, HTML"),
     "lightmap-scene": (_lightmap_scene, "render a day (Mitsuba 3 + pvlib): tod_00.png … tod_23.png + meta.json"),

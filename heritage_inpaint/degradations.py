@@ -28,6 +28,7 @@ class DegradationConfig:
     "Real-ESRGAN second-order degradation; defaults are the x4plus training options."
 
     scale: int = 4  # LQ is degraded at 1/scale, then resized back
+    scales: tuple[int, ...] = ()  # if set, each call draws its scale from these (mixed-scale training); else scale
     kernel_sizes: tuple[int, ...] = tuple(2 * v + 1 for v in range(3, 11))  # 7, 9, …, 21
     kernel_prob: tuple[float, ...] = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)  # probabilities of KERNEL_TYPES
     sinc_prob: float = 0.1  # probability of a sinc kernel in the first blur
@@ -174,7 +175,9 @@ def degrade(
     if hq.dim() != 4 or hq.shape[1] != 3:
         raise InputError(f"HQ batch shape {tuple(hq.shape)}: expected [B,3,H,W]")
     g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
+    scale = cfg.scales[_choice(g, [1] * len(cfg.scales))] if cfg.scales else cfg.scale
     H, W = hq.shape[-2:]
+
     blur = lambda x, second: _filter(x, torch.stack([random_blur_kernel(g, cfg, second) for _ in x]))
     x = blur(hq.float(), False)
     x = random_resize(x, g, cfg.resize_prob, cfg.resize_range)
@@ -184,7 +187,7 @@ def degrade(
         x = blur(x, True)
     x = random_resize(x, g, cfg.resize_prob2, cfg.resize_range2)
     x = add_noise(x, g, cfg.gaussian_noise_prob2, cfg.noise_range2, cfg.poisson_scale_range2, cfg.gray_noise_prob2)
-    lq_size = (H // cfg.scale, W // cfg.scale)
+    lq_size = (H // scale, W // scale)
 
     def final_sinc(y):
         y = F.interpolate(y, size=lq_size, mode=("area", "bilinear", "bicubic")[_choice(g, [1, 1, 1])]).clamp(0, 1)

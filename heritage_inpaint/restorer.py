@@ -16,6 +16,7 @@ from .io import InputError, list_images, load_image, package_data, save_image
 from .lora_files import check_lora_loaded, read_lora_file
 from .sd2 import SD2_PRESETS, compile_unet_and_vae, from_pretrained_offline_first, sd2_tokenizer
 from .tiling import tiled_apply
+from .small_vae import latent_factor, load_small_vae
 from .tiny_autoencoder import load_tiny_autoencoder
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class RestorerConfig:
     seed: int = 0  # random presets and LoRA initialisation
     cache_dir: str | None = None  # Hugging Face cache folder for hub ids
     unet_config: dict | None = None  # small: the UNet's architecture as trained (None: SMALL_UNET)
+    autoencoder: str | None = None  # small: a trained small VAE folder (relative: beside the weights); None: TAEF2
 
 # %% ../nbs/32_restorer.ipynb #c007
 def clean_latent(
@@ -111,6 +113,11 @@ class OneStepRestorer(torch.nn.Module):
     @property
     def latent_scale(self) -> float:
         return float(self.vae.config.scaling_factor)
+
+    @property
+    def latent_factor(self) -> int:
+        "Pixels per latent along a side (8 for SD's VAE and TAEF2, 4 for the small VAE)."
+        return latent_factor(self.vae)
 
     @torch.no_grad()
     def text_embedding(self, prompt: str | None = None, batch: int = 1) -> torch.Tensor:
@@ -165,13 +172,19 @@ def _random_components(preset: str, seed: int):
     return unet, vae, text, sd2_tokenizer(), DDPMScheduler.from_config(p.scheduler)  # from_config drops DDIM-only keys
 
 
-def _small_components(seed: int, unet_config: dict | None):
+def _small_components(seed: int, unet_config: dict | None, autoencoder: Path | None):
     from diffusers import DDPMScheduler, UNet2DConditionModel
 
+    vae = load_small_vae(autoencoder) if autoencoder is not None else load_tiny_autoencoder()
+    channels = vae.config.latent_channels
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(**(unet_config or SMALL_UNET))
+    unet = UNet2DConditionModel(**(unet_config or {**SMALL_UNET, "in_channels": channels, "out_channels": channels}))
+    if unet.config.in_channels != channels:
+        raise InputError(
+            f"the small UNet reads {unet.config.in_channels} latent channels, its autoencoder writes {channels}"
+        )
     scheduler = DDPMScheduler.from_config(SD2_PRESETS["full"].scheduler)  # SD's noise schedule: the same x0 formula
-    return unet, load_tiny_autoencoder(), None, None, scheduler
+    return unet, vae, None, None, scheduler
 
 
 def _pretrained_components(model: str, cache_dir: str | None):
@@ -264,7 +277,10 @@ def load_restorer(
         cfg = (saved_restorer_config(weights) if weights is not None else None) or RestorerConfig()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if cfg.model == SMALL_RESTORER:
-        comps = _small_components(cfg.seed, cfg.unet_config)
+        ae = Path(cfg.autoencoder) if cfg.autoencoder else None
+        if ae is not None and not ae.is_absolute() and weights is not None:  # saved configs name it beside the weights
+            ae = Path(weights).parent / ae
+        comps = _small_components(cfg.seed, cfg.unet_config, ae)
     elif cfg.model in RESTORER_PRESETS:
         comps = _random_components(cfg.model, cfg.seed)
     else:
@@ -360,12 +376,14 @@ def restore_image(
             raise InputError(f"--tile-stride {tile_stride}: expected 8 … tile ({tile})")
     xp = F.pad(x * 2 - 1, (0, pw, 0, ph), mode="reflect" if min(work) > 8 else "replicate")
     emb = restorer.text_embedding(prompt, batch=1)
-    lt, ls = (tile // 8, tile_stride // 8) if tile is not None else (None, None)
-    z = tiled_apply(restorer.encode, xp, tile, tile_stride, scale=1 / 8, tiles_per_call=tiles_per_call)
+    f = restorer.latent_factor
+    lt, ls = (tile // f, tile_stride // f) if tile is not None else (None, None)
+    z = tiled_apply(restorer.encode, xp, tile, tile_stride, scale=1 / f, tiles_per_call=tiles_per_call)
     z0 = tiled_apply(
         lambda t: restorer.predict_clean_latent(t, emb.expand(len(t), -1, -1)), z, lt, ls, tiles_per_call=tiles_per_call
     )
-    y = tiled_apply(restorer.decode, z0, lt, ls, scale=8, tiles_per_call=tiles_per_call)
+    y = tiled_apply(restorer.decode, z0, lt, ls, scale=f, tiles_per_call=tiles_per_call)
+
     y = (y[..., : work[0], : work[1]].float() / 2 + 0.5).clamp(0, 1)
     if color_fix:
         y = wavelet_color_fix(y, x)

@@ -4,7 +4,8 @@
 
 # %% ../nbs/34_restorer_train.ipynb #c003
 from __future__ import annotations
-import warnings
+import shutil, warnings
+
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,7 @@ class RestorerTrainConfig:
     resume: bool = False  # continue the run in out_dir
     overwrite: bool = False  # replace the run in out_dir
     init_weights: str | None = None  # start from these weights (fine-tuning: fresh optimizers and critic, not a resume)
+    autoencoder: str | None = None  # small: a trained small VAE folder (train-vae), copied into the run; None: TAEF2
     seed: int = 0  # seeds crops, degradations and LoRA initialisation
 
     def restorer_config(self) -> RestorerConfig:
@@ -81,6 +83,7 @@ class RestorerTrainConfig:
             prompt=self.prompt,
             seed=self.seed,
             cache_dir=self.cache_dir,
+            autoencoder=str(Path(self.autoencoder).resolve()) if self.autoencoder else None,
         )
 
 # %% ../nbs/34_restorer_train.ipynb #c007
@@ -221,6 +224,10 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     data = HQCrops(cfg.hq_dir, cfg.size)  # cheap checks before the folder and the model
     if cfg.init_weights and not Path(cfg.init_weights).is_file():
         raise InputError(f"{cfg.init_weights}: --init-weights not found")
+    if cfg.autoencoder and cfg.model != SMALL_RESTORER:
+        raise InputError(f"--autoencoder {cfg.autoencoder}: only the small restorer has its own autoencoder")
+    if cfg.autoencoder and not (Path(cfg.autoencoder) / "config.json").is_file():
+        raise InputError(f"{cfg.autoencoder}: --autoencoder is not a small VAE folder (no config.json)")
 
     run = TrainingRun("restorer", cfg, mixed_precision=cfg.mixed_precision, accum=cfg.accum)
     acc = run.acc
@@ -270,6 +277,10 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     saved_cfg = asdict(cfg.restorer_config())
     if small:  # the architecture travels with the weights
         saved_cfg["unet_config"] = {k: v for k, v in restorer.unet.config.items() if not k.startswith("_")}
+    if cfg.autoencoder:  # ... and so does the autoencoder: a copy beside them, named relative to the config
+        if run.is_main and not (run.out / "autoencoder").exists():
+            shutil.copytree(cfg.autoencoder, run.out / "autoencoder")
+        saved_cfg["autoencoder"] = "autoencoder"
     run.write_json("restorer_config.json", saved_cfg)
     skipped, bad_in_a_row = 0, 0
     bar = run.progress(cfg.steps, "train restorer")

@@ -76,7 +76,9 @@ class TinyAutoencoder(nn.Module):
     def __init__(self, latent_channels: int = 32):
         super().__init__()
         self.encoder, self.decoder = tiny_encoder(latent_channels), tiny_decoder(latent_channels)
-        self.config = SimpleNamespace(scaling_factor=1.0, latent_channels=latent_channels)
+        self.config = SimpleNamespace(
+            scaling_factor=1.0, latent_channels=latent_channels, block_out_channels=(64, 64, 64, 64)
+        )  # four levels: 1/8 resolution, as diffusers counts it
 
     @property
     def dtype(self) -> torch.dtype:
