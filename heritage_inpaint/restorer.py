@@ -280,7 +280,13 @@ def load_restorer(
         ae = Path(cfg.autoencoder) if cfg.autoencoder else None
         if ae is not None and not ae.is_absolute() and weights is not None:  # saved configs name it beside the weights
             ae = Path(weights).parent / ae
-        comps = _small_components(cfg.seed, cfg.unet_config, ae)
+        try:
+            comps = _small_components(cfg.seed, cfg.unet_config, ae)
+        except InputError as e:  # a saved config that does not describe a working model: name the config file
+            if weights is None:
+                raise
+            raise InputError(f"{Path(weights).with_name(RESTORER_CONFIG_FILE)}: {e}") from None
+
     elif cfg.model in RESTORER_PRESETS:
         comps = _random_components(cfg.model, cfg.seed)
     else:
