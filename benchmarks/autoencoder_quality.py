@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from heritage_inpaint.io import list_images, load_image
-from heritage_inpaint.metrics import lpips, psnr, ssim
+from heritage_inpaint.metrics import whole_image_scores
 from heritage_inpaint.small_vae import load_small_vae
 from heritage_inpaint.tiny_autoencoder import load_tiny_autoencoder
 
@@ -46,16 +46,7 @@ def main() -> None:
             t0 = time.perf_counter()
             y = reconstruct(ae, x)
             secs = time.perf_counter() - t0
-            rows.append(
-                dict(
-                    image=stem,
-                    model=name,
-                    psnr=psnr(y, x).item(),
-                    ssim=ssim(y, x).item(),
-                    lpips=lpips(y, x).item(),
-                    seconds=secs,
-                )
-            )
+            rows.append(dict(image=stem, model=name, **whole_image_scores(y, x), seconds=secs))
     summary = {}
     for name in models:
         sel = [r for r in rows if r["model"] == name]

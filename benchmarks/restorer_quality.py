@@ -24,7 +24,7 @@ import torch
 
 from heritage_inpaint.degradations import degrade
 from heritage_inpaint.io import list_images, load_image, to_uint8
-from heritage_inpaint.metrics import lpips, psnr, ssim
+from heritage_inpaint.metrics import whole_image_scores
 from heritage_inpaint.restorer import load_restorer, optimize_restorer, restore_image
 
 
@@ -68,16 +68,9 @@ def main() -> None:
             outs["small"] = restore_image(r, lq, tile=512, min_side=0)
             secs = time.perf_counter() - t0
             for method, img in outs.items():
+                seconds = secs if method == "small" else None
                 rows.append(
-                    dict(
-                        image=stem,
-                        degradation=name,
-                        method=method,
-                        psnr=psnr(img, hq).item(),
-                        ssim=ssim(img, hq).item(),
-                        lpips=lpips(img, hq).item(),
-                        seconds=secs if method == "small" else None,
-                    )
+                    dict(image=stem, degradation=name, method=method, **whole_image_scores(img, hq), seconds=seconds)
                 )
         print(f"{i + 1}/{len(paths)} {time.time() - t_start:.0f} s", flush=True)
     means = {}

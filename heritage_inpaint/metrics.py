@@ -13,7 +13,8 @@ from .io import InputError
 from .lpips import LPIPS, LPIPSUnavailable
 
 # %% auto #0
-__all__ = ['SSIM_BORDER', 'psnr', 'ssim_map', 'reduce_ssim_map', 'ssim', 'lpips_model', 'lpips', 'image_metrics']
+__all__ = ['SSIM_BORDER', 'psnr', 'ssim_map', 'reduce_ssim_map', 'ssim', 'lpips_model', 'lpips', 'image_metrics',
+           'whole_image_scores']
 
 # %% ../nbs/03_metrics.ipynb #c005
 def _batch(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None):
@@ -106,3 +107,8 @@ def image_metrics(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) 
     except LPIPSUnavailable as e:
         out.update(lpips=None, lpips_masked=None, lpips_error=str(e))
     return out
+
+# %% ../nbs/03_metrics.ipynb #c018b
+def whole_image_scores(pred: torch.Tensor, target: torch.Tensor) -> dict:
+    "PSNR / SSIM / LPIPS of a whole image pair `[3,H,W]` in [0,1], as floats (`psnr`, `ssim`, `lpips`)."
+    return dict(psnr=psnr(pred, target).item(), ssim=ssim(pred, target).item(), lpips=lpips(pred, target).item())

@@ -16,7 +16,7 @@ import torch
 from .collage import collage_thumbnail, html_image
 from .degradations import DegradationConfig, degrade
 from .io import InputError, atomic_write, list_images, load_image, save_image, to_uint8
-from .metrics import lpips, psnr, ssim
+from .metrics import whole_image_scores
 from .report import html_page, metrics_table_html
 from heritage_inpaint.restorer import (
     RESTORER_PRESETS,
@@ -100,16 +100,8 @@ def run_restore_report(cfg: RestoreReportConfig) -> pd.DataFrame:
         save_image(restored, out / "restored" / f"{stem}.png")
         save_image(_triptych([lq, plain, restored, hq], cfg.spacing), out / "collages" / f"{stem}_collage.png")
         for name, img, s in (("lq", lq, 0.0), ("classical", plain, plain_secs), ("restorer", restored, secs)):
-            rows.append(
-                dict(
-                    image=stem,
-                    method=name,
-                    psnr=psnr(img, hq).item(),
-                    ssim=ssim(img, hq).item(),
-                    lpips=lpips(img, hq).item(),
-                    seconds=s,
-                )
-            )
+            rows.append(dict(image=stem, method=name, **whole_image_scores(img, hq), seconds=s))
+
     table = pd.DataFrame(rows)
     means = table.groupby("method", sort=False)[["psnr", "ssim", "lpips", "seconds"]].mean().reset_index()
     atomic_write(out / "metrics.csv", lambda t: table.to_csv(t, index=False))
