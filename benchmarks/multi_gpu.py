@@ -2,14 +2,16 @@
 
 Launch once per GPU count, e.g.  torchrun --nproc_per_node 2 benchmarks/multi_gpu.py --out results_2.json
 - lora: one SD2 LoRA step (rank 16 on attention, bf16 autocast, VAE encode included), 512², batch 4 per GPU;
-- dpo: one Region-Reg-DPO step (adapter-disabled reference, bf16, gradient checkpointing), 512², an 8-frame clip
-  per GPU.
+- dpo: one Region-Reg-DPO step, the trainer's `region_dpo_backward` (adapter-disabled reference under the same bf16
+  autocast, gradient checkpointing, one pass), 512², an 8-frame clip per GPU. The `multi_gpu_*.json` results were
+  measured before the step became that function (reference then in fp32 outside autocast).
 - restorer: one one-step-restorer step (SD2.1-base sizes, LoRA r256, bf16, gradient checkpointing, MSE + LPIPS-VGG +
   hinge GAN, then the discriminator step), 512², batch 6 per GPU (HYPIR's setting).
 Throughput counts the global batch (per-GPU batch × GPUs); memory is the peak on each GPU.
 """
 
 import argparse, json, os, statistics, time, traceback
+from functools import partial
 from pathlib import Path
 
 for k, v in dict(NCCL_NVLS_ENABLE="0", TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1").items():
@@ -19,9 +21,9 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
 
-from heritage_inpaint.dpo_loss import RegionDPOConfig, region_reg_dpo_loss
-from heritage_inpaint.dpo_train import reference_prediction
-from heritage_inpaint.masks import latent_regions, moving_shape_masks
+from heritage_inpaint.dpo_loss import RegionDPOConfig
+from heritage_inpaint.dpo_train import region_dpo_backward
+from heritage_inpaint.masks import moving_shape_masks
 from heritage_inpaint.sd2 import build_sd2_pipeline
 from heritage_inpaint.sd2_lora import (
     LoraTrainConfig,
@@ -94,15 +96,15 @@ def bench_dpo(acc, frames=8):
     tgt = torch.randn(2 * n, 4, h, h, device=acc.device)
     t = torch.full((2 * n,), 500, device=acc.device)
     emb = torch.randn(2 * n, 77, 1024, device=acc.device)
-    regions = latent_regions(moving_shape_masks(512, 512, n, seed=0).to(acc.device), band_px=9)
+    masks = moving_shape_masks(512, 512, n, seed=0).to(acc.device)
     cfg = RegionDPOConfig(beta=500.0, rho=(100.0, 200.0, 0.0))
+    ones = torch.ones(1, device=acc.device)
+    bf16 = partial(torch.autocast, "cuda", dtype=torch.bfloat16)  # the Accelerator here has no mixed precision
 
-    def step():
-        ref = reference_prediction(base, x, t, emb)
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            pred = unet(x, t, emb).sample
-        out = region_reg_dpo_loss(pred[:n], pred[n:], ref[:n], ref[n:], tgt[:n], tgt[n:], regions, cfg)
-        acc.backward(out.loss)
+    def step():  # the trainer's step: region_dpo_backward, reference under the same bf16 autocast, one pass
+        region_dpo_backward(
+            unet, base, (x, t, emb, tgt), masks, ones, cfg, 9, 0, bf16, acc.backward, partial(acc.no_sync, unet)
+        )
         acc.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
