@@ -101,8 +101,14 @@ def save_small_vae(vae, folder) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     dtype = vae.dtype
-    vae.to(torch.float16).save_pretrained(str(tmp))
-    vae.to(dtype)
+    try:
+        vae.to(torch.float16).save_pretrained(str(tmp))
+    except BaseException:  # a failed write leaves the previous folder and no temporary one
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        vae.to(dtype)
+
     old = folder.with_name(f".{folder.name}.old")
     if folder.exists():
         shutil.rmtree(old, ignore_errors=True)
