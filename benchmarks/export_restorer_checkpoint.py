@@ -9,8 +9,6 @@ A run that is stopped (a GPU lease ends, a `timeout`) before its last step has c
 
 import argparse
 import shutil
-from dataclasses import replace
-
 from pathlib import Path
 
 import torch
@@ -30,9 +28,7 @@ def main() -> None:
     cfg = saved_restorer_config(a.run / "restorer_unet.safetensors")
     if cfg is None:
         raise SystemExit(f"{a.run}: no restorer_config.json (not a train-restorer run folder)")
-    if cfg.autoencoder:  # a small VAE of its own, named relative to the run folder
-        cfg = replace(cfg, autoencoder=str(a.run / cfg.autoencoder))
-    r = load_restorer(cfg, device="cpu")
+    r = load_restorer(cfg, device="cpu")  # a small VAE of the run's own is found beside its config
 
     ck = checkpoint_dirs(a.run / "checkpoints")[-1]
     params = list(r.unet.parameters())

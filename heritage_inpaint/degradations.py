@@ -177,7 +177,6 @@ def degrade(
     g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
     scale = cfg.scales[_choice(g, [1] * len(cfg.scales))] if cfg.scales else cfg.scale
     H, W = hq.shape[-2:]
-
     blur = lambda x, second: _filter(x, torch.stack([random_blur_kernel(g, cfg, second) for _ in x]))
     x = blur(hq.float(), False)
     x = random_resize(x, g, cfg.resize_prob, cfg.resize_range)

@@ -67,7 +67,7 @@ class RestorerConfig:
     seed: int = 0  # random presets and LoRA initialisation
     cache_dir: str | None = None  # Hugging Face cache folder for hub ids
     unet_config: dict | None = None  # small: the UNet's architecture as trained (None: SMALL_UNET)
-    autoencoder: str | None = None  # small: a trained small VAE folder (relative: beside the weights); None: TAEF2
+    autoencoder: str | None = None  # small: a trained small VAE folder (in a saved config: beside it); None: TAEF2
 
 # %% ../nbs/32_restorer.ipynb #c007
 def clean_latent(
@@ -238,15 +238,19 @@ RESTORER_CONFIG_FILE = "restorer_config.json"
 
 
 def saved_restorer_config(weights) -> RestorerConfig | None:
-    "The `restorer_config.json` the trainer wrote beside `weights` (model, rank, timestep, prompt…), None if absent."
+    """The `restorer_config.json` the trainer wrote beside `weights` (model, rank, timestep, prompt…), None if absent;
+    a relative `autoencoder` in it is a folder beside the weights."""
     path = Path(weights).with_name(RESTORER_CONFIG_FILE)
     if not path.is_file():
         return None
     try:
         saved = json.loads(path.read_text())
-        return RestorerConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+        cfg = RestorerConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError) as e:
         raise InputError(f"{path}: not a restorer config ({type(e).__name__}: {str(e)[:100]})") from None
+    if cfg.autoencoder and not Path(cfg.autoencoder).is_absolute():
+        cfg = replace(cfg, autoencoder=str(path.parent / cfg.autoencoder))
+    return cfg
 
 
 def load_unet_weights(unet, path) -> None:
@@ -277,16 +281,12 @@ def load_restorer(
         cfg = (saved_restorer_config(weights) if weights is not None else None) or RestorerConfig()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if cfg.model == SMALL_RESTORER:
-        ae = Path(cfg.autoencoder) if cfg.autoencoder else None
-        if ae is not None and not ae.is_absolute() and weights is not None:  # saved configs name it beside the weights
-            ae = Path(weights).parent / ae
         try:
-            comps = _small_components(cfg.seed, cfg.unet_config, ae)
+            comps = _small_components(cfg.seed, cfg.unet_config, Path(cfg.autoencoder) if cfg.autoencoder else None)
         except InputError as e:  # a saved config that does not describe a working model: name the config file
             if weights is None:
                 raise
             raise InputError(f"{Path(weights).with_name(RESTORER_CONFIG_FILE)}: {e}") from None
-
     elif cfg.model in RESTORER_PRESETS:
         comps = _random_components(cfg.model, cfg.seed)
     else:
@@ -389,7 +389,6 @@ def restore_image(
         lambda t: restorer.predict_clean_latent(t, emb.expand(len(t), -1, -1)), z, lt, ls, tiles_per_call=tiles_per_call
     )
     y = tiled_apply(restorer.decode, z0, lt, ls, scale=f, tiles_per_call=tiles_per_call)
-
     y = (y[..., : work[0], : work[1]].float() / 2 + 0.5).clamp(0, 1)
     if color_fix:
         y = wavelet_color_fix(y, x)

@@ -5,7 +5,6 @@
 # %% ../nbs/34_restorer_train.ipynb #c003
 from __future__ import annotations
 import shutil, warnings
-
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from heritage_inpaint.restorer import (
     load_restorer,
 )
 from .samples import sample_dir
+from .small_vae import check_small_vae_folder
 from .training import TrainResult, TrainingDiverged, TrainingRun, sample_generators
 
 # %% auto #0
@@ -226,20 +226,18 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         raise InputError(f"{cfg.init_weights}: --init-weights not found")
     if cfg.autoencoder and cfg.model != SMALL_RESTORER:
         raise InputError(f"--autoencoder {cfg.autoencoder}: only the small restorer has its own autoencoder")
-    if cfg.autoencoder and not (Path(cfg.autoencoder) / "config.json").is_file():
-        raise InputError(f"{cfg.autoencoder}: --autoencoder is not a small VAE folder (no config.json)")
+    if cfg.autoencoder:
+        check_small_vae_folder(cfg.autoencoder)
 
     run = TrainingRun("restorer", cfg, mixed_precision=cfg.mixed_precision, accum=cfg.accum)
     acc = run.acc
     restorer = restorer or load_restorer(cfg.restorer_config(), device=str(acc.device), weights=cfg.init_weights)
-
     restorer.to(acc.device)
     small = cfg.model == SMALL_RESTORER
     if small:  # no pretrained prior to adapt: the whole UNet trains
         params = list(restorer.unet.requires_grad_(True).parameters())
     else:
         params = [p.requires_grad_(True) for n, p in restorer.unet.named_parameters() if "lora_" in n]
-
     if not params:
         raise InputError("the restorer has no LoRA parameters to train (rank=0?)")
     if cfg.gradient_checkpointing:

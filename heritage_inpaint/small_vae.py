@@ -11,12 +11,12 @@ import torch
 from .io import InputError
 
 # %% auto #0
-__all__ = ['SMALL_VAE', 'build_small_vae', 'latent_factor', 'load_small_vae']
+__all__ = ['SMALL_VAE', 'build_small_vae', 'latent_factor', 'check_small_vae_folder', 'load_small_vae']
 
 # %% ../nbs/31b_small_vae.ipynb #c005
+# the block types are not here: build_small_vae gives one encoder and one decoder block per width
 SMALL_VAE = dict(
     in_channels=3, out_channels=3, latent_channels=16, block_out_channels=(32, 64, 128), layers_per_block=1,
-    down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
     norm_num_groups=32, mid_block_add_attention=False,
 )  # fmt: skip
 
@@ -37,15 +37,21 @@ def latent_factor(vae) -> int:
     return 2 ** (len(vae.config.block_out_channels) - 1)
 
 # %% ../nbs/31b_small_vae.ipynb #c009
+def check_small_vae_folder(folder) -> Path:
+    "`folder` as a `Path` if it holds an autoencoder's `config.json` (a cheap check before any work), else one error."
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise InputError(
+            f"{folder}: no autoencoder here (no config.json; expected it and its safetensors, as train-vae writes)"
+        )
+    return folder
+
+
 def load_small_vae(folder, device: str = "cpu"):
     "A trained small VAE from `folder` (diffusers layout: `config.json` + safetensors), frozen, in float32."
     from diffusers import AutoencoderKL
 
-    folder = Path(folder)
-    if not (folder / "config.json").is_file():
-        raise InputError(
-            f"{folder}: no autoencoder here (expected config.json and its safetensors, as vae_train writes)"
-        )
+    folder = check_small_vae_folder(folder)
     try:
         vae = AutoencoderKL.from_pretrained(str(folder))
     except Exception as e:  # diffusers raises several types for missing or mismatched files

@@ -13,6 +13,7 @@ from torch import nn
 
 from .io import InputError
 from .lpips import LPIPS
+from .metrics import psnr as image_psnr
 from .restorer_train import HQCrops, check_train_size
 from .small_vae import SMALL_VAE, build_small_vae, load_small_vae
 from .training import TrainResult, TrainingRun, check_finite_loss, sample_generators
@@ -79,7 +80,7 @@ class VAELosses(nn.Module):
         lp = self.lpips_net(recon01, x).mean() if cfg.w_lpips else recon.new_zeros(())
         kl = posterior.kl().mean()
         total = cfg.w_l1 * l1 + cfg.w_lpips * lp + cfg.w_kl * kl
-        psnr = (-10 * torch.log10(((recon01.detach() - x) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10))).mean()
+        psnr = image_psnr(recon01.detach(), x).mean()
         parts = {"loss": total.detach(), "l1": l1.detach(), "lpips": lp.detach(), "kl": kl.detach(), "psnr": psnr}
         return recon01, total, parts
 
@@ -108,7 +109,6 @@ def save_small_vae(vae, folder) -> Path:
         raise
     finally:
         vae.to(dtype)
-
     old = folder.with_name(f".{folder.name}.old")
     if folder.exists():
         shutil.rmtree(old, ignore_errors=True)
