@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 
 from heritage_inpaint.dpo_loss import RegionDPOConfig, region_reg_dpo_loss
-from heritage_inpaint.dpo_train import region_dpo_backward
+from heritage_inpaint.dpo_train import DPOTrainConfig, prepare_dpo_unet, region_dpo_backward
 from heritage_inpaint.masks import latent_regions, moving_shape_masks
 from heritage_inpaint.sd2 import build_sd2_pipeline
-from heritage_inpaint.sd2_lora import LoraTrainConfig, prepare_trainable_unet
+from heritage_inpaint.sd2_lora import ATTENTION_PROJECTIONS, LoraTrainConfig, prepare_trainable_unet
 
 
 def bench(
@@ -31,17 +31,20 @@ def bench(
     channels_last=False,
     checkpointing=True,
     base_bf16=False,
+    compile_unet=False,
 ):
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     pipe = build_sd2_pipeline("full", seed=0, dtype=torch.float32, device="cuda")
     unet = pipe.unet
     ref_unet = copy.deepcopy(unet).requires_grad_(False) if naive else None
-    if base_bf16:  # the frozen base weights in bf16 (diffusers' LoRA scripts' weight_dtype); LoRA stays fp32
-        unet.to(torch.bfloat16)
-    params = prepare_trainable_unet(unet, LoraTrainConfig(rank=16, alpha=32))
-    if not naive and checkpointing:
-        unet.enable_gradient_checkpointing()
+    torch.manual_seed(0)  # the adapter's initialisation: the same in every variant
+    lora = LoraTrainConfig(rank=16, alpha=32, target_modules=ATTENTION_PROJECTIONS)
+    if naive:
+        params = prepare_trainable_unet(unet, lora)
+    else:  # the trainer's setup: base_bf16 = cast_frozen_weights (bf16 frozen weights, float32 adapter)
+        switches = dict(cast_frozen_weights=base_bf16, gradient_checkpointing=checkpointing, compile_unet=compile_unet)
+        params = prepare_dpo_unet(unet, lora, DPOTrainConfig(mixed_precision="bf16", **switches))
     if channels_last:
         unet.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(params, lr=1e-6)
@@ -64,14 +67,18 @@ def bench(
             out = region_reg_dpo_loss(pred[:n], pred[n:], ref[:n], ref[n:], tgt[:n], tgt[n:], regions, cfg)
             out.loss.backward()
         else:
-            region_dpo_backward(
+            out = region_dpo_backward(
                 unet, unet, (x, t, emb, tgt), masks, torch.ones(1, device="cuda"), cfg, 9, frames_per_pass, bf16
             )
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        return out.loss.detach(), norm
 
-    for _ in range(warmup):
+    t0 = time.perf_counter()
+    first_loss, first_norm = (v.item() for v in step())  # compiled against eager: the same numbers within bf16
+    first_step_s = time.perf_counter() - t0  # includes the compile of a compiled UNet
+    for _ in range(warmup - 1):
         step()
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
@@ -84,8 +91,15 @@ def bench(
         times.append(time.perf_counter() - t0)
     s = statistics.median(times)
     r = dict(
-        median_step_s=s, frame_pairs_per_s=n / s, times_s=times, peak_mem_gib=torch.cuda.max_memory_allocated() / 2**30
+        median_step_s=s,
+        frame_pairs_per_s=n / s,
+        times_s=times,
+        peak_mem_gib=torch.cuda.max_memory_allocated() / 2**30,
+        first_step_s=first_step_s,
+        first_loss=first_loss,
+        first_grad_norm=first_norm,
     )
+
     del pipe, unet, ref_unet, opt
     torch.cuda.empty_cache()
     return r
@@ -108,6 +122,18 @@ VARIANTS = {  # name: bench() arguments
     ),
     "ours_22_passes_of_11_bf16_base": dict(naive=False, frames=22, frames_per_pass=11, base_bf16=True),
     "ours_8_no_ckpt_bf16_base": dict(naive=False, frames=8, checkpointing=False, base_bf16=True),
+    "ours_22_passes_of_11_bf16_base_compiled": dict(
+        naive=False, frames=22, frames_per_pass=11, base_bf16=True, compile_unet=True
+    ),
+    "ours_22_no_ckpt_passes_of_4_bf16_base_compiled": dict(
+        naive=False, frames=22, frames_per_pass=4, checkpointing=False, base_bf16=True, compile_unet=True
+    ),
+    "ours_8_bf16_base": dict(naive=False, frames=8, base_bf16=True),
+    "ours_8_bf16_base_compiled": dict(naive=False, frames=8, base_bf16=True, compile_unet=True),
+    "ours_22_passes_of_22_bf16_base_compiled": dict(
+
+        naive=False, frames=22, frames_per_pass=22, base_bf16=True, compile_unet=True
+    ),
 }
 
 

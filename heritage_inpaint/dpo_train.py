@@ -32,11 +32,17 @@ from heritage_inpaint.sd2_lora import (
     prepare_trainable_unet,
     save_trained_weights,
 )
-from .training import TrainResult, TrainingRun, check_finite_loss, sample_generators
+from heritage_inpaint.training import (
+    TrainResult,
+    TrainingRun,
+    check_finite_loss,
+    mixed_precision_dtype,
+    sample_generators,
+)
 
 # %% auto #0
-__all__ = ['DPOTrainConfig', 'reference_prediction', 'region_dpo_backward', 'DGRMonitor', 'prior_inversion_noise',
-           'train_region_dpo', 'temporal_inconsistency', 'evaluate_on_clips']
+__all__ = ['DPOTrainConfig', 'reference_prediction', 'region_dpo_backward', 'prepare_dpo_unet', 'DGRMonitor',
+           'prior_inversion_noise', 'train_region_dpo', 'temporal_inconsistency', 'evaluate_on_clips']
 
 # %% ../nbs/22_dpo_train.ipynb #c005
 @dataclass
@@ -62,6 +68,8 @@ class DPOTrainConfig:
     mixed_precision: str = "no"  # no | fp16 | bf16
     gradient_checkpointing: bool = False  # recompute UNet activations in the backward pass (less memory)
     frames_per_pass: int = 0  # frame pairs per UNet pass, gradients summed over the passes (0: all in one pass)
+    cast_frozen_weights: bool = False  # frozen UNet weights in the mixed-precision dtype, LoRA in float32 (less memory)
+    compile_unet: bool = False  # torch.compile the UNet (GPU: the first step compiles for 2–5 min, then 1.5× faster)
     max_grad_norm: float = 1.0  # gradient clipping norm
     checkpoint_every: int = 50  # steps between checkpoints
     keep_checkpoints: int = 2  # newest checkpoints kept
@@ -135,6 +143,21 @@ def region_dpo_backward(
             backward(res.loss * (k / n))
         outputs.append(res)
     return merge_dpo_outputs(outputs)
+
+# %% ../nbs/22_dpo_train.ipynb #m204
+def prepare_dpo_unet(unet, lora: LoraTrainConfig, cfg: DPOTrainConfig) -> list[torch.nn.Parameter]:
+    "LoRA on `unet` with `cfg`'s precision, checkpointing and compile switches; the trained float32 parameters."
+    from diffusers.training_utils import cast_training_params
+
+    if cfg.cast_frozen_weights:
+        unet.to(mixed_precision_dtype(cfg.mixed_precision))
+    params = prepare_trainable_unet(unet, lora)
+    cast_training_params(unet, dtype=torch.float32)
+    if cfg.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    if cfg.compile_unet:
+        unet.compile()
+    return params
 
 # %% ../nbs/22_dpo_train.ipynb #c007
 class DGRMonitor:
@@ -228,15 +251,13 @@ def train_region_dpo(cfg: DPOTrainConfig, pipe=None) -> TrainResult:
     lcfg = LoraTrainConfig(
         rank=cfg.rank, alpha=cfg.lora_alpha, target_modules=ATTENTION_PROJECTIONS, mode="lora", out_dir=cfg.out_dir
     )
-    params = prepare_trainable_unet(unet, lcfg)
-    if cfg.gradient_checkpointing:
-        unet.enable_gradient_checkpointing()
+    params = prepare_dpo_unet(unet, lcfg, cfg)
+    wdtype = mixed_precision_dtype(cfg.mixed_precision)
     scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr)
     lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
     unet, optimizer, lr_scheduler = acc.prepare(unet, optimizer, lr_scheduler)
     base = acc.unwrap_model(unet)
-    wdtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(cfg.mixed_precision, torch.float32)
     vae.to(acc.device, wdtype)
     text_encoder.to(acc.device, wdtype)
     with torch.no_grad():

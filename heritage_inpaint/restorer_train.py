@@ -25,7 +25,13 @@ from heritage_inpaint.restorer import (
 )
 from .samples import sample_dir
 from .small_vae import check_small_vae_folder
-from .training import TrainResult, TrainingDiverged, TrainingRun, sample_generators
+from heritage_inpaint.training import (
+    TrainResult,
+    TrainingDiverged,
+    TrainingRun,
+    mixed_precision_dtype,
+    sample_generators,
+)
 
 # %% auto #0
 __all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'DegradedPairs', 'PairPool', 'generator_losses', 'save_restorer_lora',
@@ -243,7 +249,8 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     if cfg.gradient_checkpointing:
         restorer.unet.enable_gradient_checkpointing()
         restorer.vae.enable_gradient_checkpointing()
-    weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(cfg.mixed_precision, torch.float32)
+    weight_dtype = mixed_precision_dtype(cfg.mixed_precision)
+
     if weight_dtype != torch.float32:
         restorer.vae.to(dtype=weight_dtype)
         if restorer.text_encoder is not None:

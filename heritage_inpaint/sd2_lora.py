@@ -26,7 +26,14 @@ from heritage_inpaint.io import (
 from .lora_files import save_lora_file
 from .masks import random_mask
 from .samples import sample_dir
-from .training import TrainResult, TrainingRun, check_finite_loss, sample_generators, trainable_state
+from heritage_inpaint.training import (
+    TrainResult,
+    TrainingRun,
+    check_finite_loss,
+    mixed_precision_dtype,
+    sample_generators,
+    trainable_state,
+)
 
 # %% auto #0
 __all__ = ['ATTENTION_PROJECTIONS', 'LoraTrainConfig', 'InpaintTrainData', 'encode_inpaint_batch', 'diffusion_target',
@@ -208,7 +215,8 @@ def train_lora(cfg: LoraTrainConfig, pipe=None) -> TrainResult:
     optimizer = torch.optim.AdamW(params, lr=cfg.lr)
     lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=min(10, cfg.steps // 10))
     unet, optimizer, lr_scheduler = acc.prepare(unet, optimizer, lr_scheduler)
-    weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(cfg.mixed_precision, torch.float32)
+    weight_dtype = mixed_precision_dtype(cfg.mixed_precision)
+
     vae.to(acc.device, weight_dtype)
     text_encoder.to(acc.device, weight_dtype)
     with torch.no_grad():

@@ -16,9 +16,9 @@ from .io import InputError, atomic_write
 
 # %% auto #0
 __all__ = ['RUN_FILE', 'RUN_OUTPUTS', 'RESUMABLE_FIELDS', 'TrainingDiverged', 'check_finite_loss', 'sample_generators',
-           'file_sha256', 'trainable_state', 'checkpoint_dirs', 'config_dict', 'setting_differences',
-           'check_output_dir', 'prepare_output_dir', 'save_checkpoint', 'load_latest_checkpoint', 'RunLog',
-           'finish_training', 'TrainResult', 'TrainingRun']
+           'mixed_precision_dtype', 'file_sha256', 'trainable_state', 'checkpoint_dirs', 'config_dict',
+           'setting_differences', 'check_output_dir', 'prepare_output_dir', 'save_checkpoint', 'load_latest_checkpoint',
+           'RunLog', 'finish_training', 'TrainResult', 'TrainingRun']
 
 # %% ../nbs/09_training.ipynb #c006
 class TrainingDiverged(RuntimeError):
@@ -37,6 +37,11 @@ def check_finite_loss(loss: torch.Tensor, step: int, hint: str = "lower the lear
 def sample_generators(seed: int, micro_step: int, first: int, count: int) -> list[torch.Generator]:
     "One generator per global sample index `first … first+count−1` of `micro_step`."
     return [torch.Generator().manual_seed(hash((seed, micro_step, j)) % 2**63) for j in range(first, first + count)]
+
+# %% ../nbs/09_training.ipynb #c010b
+def mixed_precision_dtype(mixed_precision: str) -> torch.dtype:
+    "The dtype of frozen weights under accelerate's `mixed_precision` (`no` → float32)."
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mixed_precision, torch.float32)
 
 # %% ../nbs/09_training.ipynb #c018
 def file_sha256(path) -> str:
@@ -303,12 +308,15 @@ def finish_training(acc) -> None:
     Delete your own references to the prepared (DDP-wrapped) models first."""
     import gc
     import torch.distributed as dist
+    from accelerate.state import AcceleratorState
 
     group = dist.group.WORLD if dist.is_available() and dist.is_initialized() else None
     acc.free_memory()  # accelerate's references to the wrapped models: their DDP reducers die here, group still held
     gc.collect()  # ... also those kept alive by a reference cycle
     acc.end_training()
     del group  # the last reference goes through the binding that releases the GIL
+    AcceleratorState._reset_state()  # the next run in this process may use another mixed precision
+
 
 # %% ../nbs/09_training.ipynb #c030
 @dataclass

@@ -191,3 +191,14 @@ def test_frames_in_passes_train_the_same_adapter(prefs, tmp_path):
     assert (wb - wa).norm() <= 1e-2 * wa.norm()
     with pytest.raises(Exception, match="--frames-per-pass -1"):
         DPOTrainConfig(frames_per_pass=-1)
+
+
+def test_frozen_weights_in_bf16_train_like_float32_frozen_weights(prefs, tmp_path):
+    "cast_frozen_weights: the frozen UNet in bf16, the adapter in float32; under bf16 autocast the same curve."
+    kw = dict(data_dir=str(prefs), steps=3, lr=1e-3, beta=50.0, rho=(1.0, 2.0, 0.0), mixed_precision="bf16")
+    pipe = build_sd2_pipeline("tiny", seed=0)
+    cast = train_region_dpo(DPOTrainConfig(out_dir=str(tmp_path / "cast"), cast_frozen_weights=True, **kw), pipe=pipe)
+    assert {p.dtype for p in pipe.unet.parameters() if p.requires_grad} == {torch.float32}
+    assert {p.dtype for p in pipe.unet.parameters() if not p.requires_grad} == {torch.bfloat16}
+    plain = train_region_dpo(DPOTrainConfig(out_dir=str(tmp_path / "plain"), **kw))
+    np.testing.assert_allclose([h["loss"] for h in cast.history], [h["loss"] for h in plain.history], rtol=2e-2)
