@@ -7,9 +7,13 @@ Masked PSNR / SSIM / LPIPS-alex inside the hole (the metrics of the report) on e
 the first `--vgg-images`: the patch network trains on LPIPS-alex, so a perceptual metric it never saw keeps the
 comparison honest (VGG takes about 3 s an image on 2 CPU cores, hence the subset). `--reuse` keeps a previous
 result's rows of a method (deterministic methods, unchanged weights) after recomputing its first `--check-images`
-images and finding them equal. (The committed file was made with the methods named `patch_v1` and `patch` while
-the perceptual network was the candidate default; they were renamed `patch` and `patch_perceptual` after.)
+images and finding them equal. `--recompute` scores a method anew whose weights changed, and `--keep-previous
+patch:patch_round1` keeps the old weights' rows under another name. The committed file (round 3):
+
+    python benchmarks/patch_quality.py --val <bsds>/val --reuse <round 2 file> --recompute patch \
+        --keep-previous patch:patch_round1 --out benchmarks/results/patch_quality.json
 """
+
 
 import argparse, json, time
 from pathlib import Path
@@ -54,6 +58,10 @@ def main():
     ap.add_argument("--vgg-images", type=int, default=20)
     ap.add_argument("--reuse", default=None)
     ap.add_argument("--check-images", type=int, default=3)
+    ap.add_argument("--recompute", default="", help="methods scored anew although --reuse has their rows (new weights)")
+    ap.add_argument(
+        "--keep-previous", default="", help="old:new,...: the --reuse file's rows of `old` kept as method `new`"
+    )
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     paths = list(list_images(a.val).items())[: a.max_images]
@@ -61,7 +69,8 @@ def main():
     rows, checked = [], {}
     for name in a.methods.split(","):
         inpaint = get_inpainter(name)
-        reuse = all((name, stem, k) in old for stem, _ in paths for k in HOLE_KINDS)
+        fresh = name in a.recompute.split(",")
+        reuse = not fresh and all((name, stem, k) in old for stem, _ in paths for k in HOLE_KINDS)
         for i, (stem, path) in enumerate(paths):
             img = load_image(path)
             for kind in HOLE_KINDS:
@@ -79,7 +88,11 @@ def main():
                             raise SystemExit(f"{name} {stem} {kind}: differs from {a.reuse} by {diff}")
                 rows.append(dict(r, method=name, image=stem, kind=kind))
         print(name, "reused" if reuse else "computed", flush=True)
+    for spec in filter(None, a.keep_previous.split(",")):  # weights since replaced: their rows as they were
+        was, now = spec.split(":")
+        rows += [dict(old[(was, stem, k)], method=now, reused=True) for stem, _ in paths for k in HOLE_KINDS]
     df = pd.DataFrame(rows)
+
     cols = ["psnr", "ssim", "lpips", "seconds"]
     table = df.groupby(["method", "kind"], sort=False)[cols].mean()
     table["lpips_vgg_subset"] = df.dropna(subset=["lpips_vgg"]).groupby(["method", "kind"], sort=False).lpips_vgg.mean()
