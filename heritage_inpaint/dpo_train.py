@@ -69,7 +69,7 @@ class DPOTrainConfig:
     gradient_checkpointing: bool = False  # recompute UNet activations in the backward pass (less memory)
     frames_per_pass: int = 0  # frame pairs per UNet pass, gradients summed over the passes (0: all in one pass)
     cast_frozen_weights: bool = False  # frozen UNet weights in the mixed-precision dtype, LoRA in float32 (less memory)
-    compile_unet: bool = False  # torch.compile the UNet (GPU: the first step compiles for 2–5 min, then 1.5× faster)
+    compile_unet: bool = False  # torch.compile the UNet (GPU: the first step compiles for 2–5 min, then ~1.8× faster)
     max_grad_norm: float = 1.0  # gradient clipping norm
     checkpoint_every: int = 50  # steps between checkpoints
     keep_checkpoints: int = 2  # newest checkpoints kept

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .inpainters import blend_known, check_pair
+from .inpainters import PatchMatchInpainter, blend_known, check_pair
+
 from .io import InputError, package_data
 from .tiling import gaussian_tile_weights
 
@@ -24,7 +25,7 @@ __all__ = ['PatchNetConfig', 'Hole', 'HoleDetector', 'PatchExtractor', 'coarse_f
            'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention', 'RegionSeparatedAttention', 'FourierUnit',
            'haar_dwt', 'haar_idwt', 'PatchNetwork', 'log_cap', 'apply_residual', 'target_residual', 'PatchFusion',
            'PatchBasedInpainting', 'context_window', 'load_linear_image', 'load_patch_model', 'default_patch_weights',
-           'PatchInpainter', 'PerceptualPatchInpainter']
+           'PatchInpainter', 'PerceptualPatchInpainter', 'DetailTransferPatchInpainter']
 
 # %% ../nbs/40_patch_network.ipynb #c005
 @dataclass
@@ -550,3 +551,30 @@ class PerceptualPatchInpainter(PatchInpainter):
 
     def __init__(self, weights: str | Path | None = None, device: str | None = None):
         super().__init__(weights or package_data("weights", "patch_perceptual.safetensors"), device)
+
+# %% ../nbs/40_patch_network.ipynb #c039n
+class DetailTransferPatchInpainter(PatchInpainter):
+    "The patch network's fill plus `amount` of PatchMatch's detail above a Gaussian of `sigma` px (`patch_detail`)."
+
+    name = "patch_detail"
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,  # patch-network weights (None: the shipped `patch`)
+        device: str | None = None,  # torch device of the network (None: CUDA when available)
+        sigma: float = 3.0,  # σ in pixels of the Gaussian that separates PatchMatch's detail from its structure
+        amount: float = 0.5,  # share of that detail added to the network's fill
+        patchmatch=None,  # the texture source (None: `PatchMatchInpainter()`)
+    ):
+        super().__init__(weights, device)
+        self.sigma, self.amount = sigma, amount
+        self.patchmatch = patchmatch or PatchMatchInpainter()
+
+    def __call__(self, image, mask, seed=None):
+        import cv2
+
+        fill = super().__call__(image, mask, seed)
+        texture = self.patchmatch(image, mask, seed)
+        smooth = cv2.GaussianBlur(texture.permute(1, 2, 0).numpy(), (0, 0), self.sigma)
+        detail = texture - torch.from_numpy(smooth).permute(2, 0, 1)
+        return blend_known((fill + self.amount * detail).clamp(0, 1), image, mask)

@@ -26,13 +26,15 @@ from heritage_inpaint.io import (
 )
 from .masks import random_mask
 from .metrics import image_metrics
-from .patch_network import PatchInpainter, PerceptualPatchInpainter
+from .patch_network import DetailTransferPatchInpainter, PatchInpainter, PerceptualPatchInpainter
 from .samples import sample_dir
 from .sd2 import SD2Inpainter
 
 register_inpainter("sd2")(SD2Inpainter)
 register_inpainter("patch")(PatchInpainter)
 register_inpainter("patch_perceptual")(PerceptualPatchInpainter)
+register_inpainter("patch_detail")(DetailTransferPatchInpainter)
+
 
 # %% auto #0
 __all__ = ['DEFAULT_METHODS', 'METRIC_COLUMNS', 'REPORT_OUTPUTS', 'COLUMN_LABELS', 'TABLE_NOTE', 'PAGE_STYLE', 'ReportConfig',

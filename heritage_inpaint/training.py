@@ -317,7 +317,6 @@ def finish_training(acc) -> None:
     del group  # the last reference goes through the binding that releases the GIL
     AcceleratorState._reset_state()  # the next run in this process may use another mixed precision
 
-
 # %% ../nbs/09_training.ipynb #c030
 @dataclass
 class TrainResult:
