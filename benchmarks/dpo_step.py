@@ -131,7 +131,6 @@ VARIANTS = {  # name: bench() arguments
     "ours_8_bf16_base": dict(naive=False, frames=8, base_bf16=True),
     "ours_8_bf16_base_compiled": dict(naive=False, frames=8, base_bf16=True, compile_unet=True),
     "ours_22_passes_of_22_bf16_base_compiled": dict(
-
         naive=False, frames=22, frames_per_pass=22, base_bf16=True, compile_unet=True
     ),
 }

@@ -14,7 +14,6 @@ patch:patch_round1` keeps the old weights' rows under another name. The committe
         --keep-previous patch:patch_round1 --out benchmarks/results/patch_quality.json
 """
 
-
 import argparse, json, time
 from pathlib import Path
 

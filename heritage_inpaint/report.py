@@ -35,7 +35,6 @@ register_inpainter("patch")(PatchInpainter)
 register_inpainter("patch_perceptual")(PerceptualPatchInpainter)
 register_inpainter("patch_detail")(DetailTransferPatchInpainter)
 
-
 # %% auto #0
 __all__ = ['DEFAULT_METHODS', 'METRIC_COLUMNS', 'REPORT_OUTPUTS', 'COLUMN_LABELS', 'TABLE_NOTE', 'PAGE_STYLE', 'ReportConfig',
            'ReportResult', 'clear_report_outputs', 'run_report', 'metrics_table_html', 'html_page', 'report_html',

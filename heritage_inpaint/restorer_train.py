@@ -250,7 +250,6 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         restorer.unet.enable_gradient_checkpointing()
         restorer.vae.enable_gradient_checkpointing()
     weight_dtype = mixed_precision_dtype(cfg.mixed_precision)
-
     if weight_dtype != torch.float32:
         restorer.vae.to(dtype=weight_dtype)
         if restorer.text_encoder is not None:

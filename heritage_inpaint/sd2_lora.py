@@ -216,7 +216,6 @@ def train_lora(cfg: LoraTrainConfig, pipe=None) -> TrainResult:
     lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=min(10, cfg.steps // 10))
     unet, optimizer, lr_scheduler = acc.prepare(unet, optimizer, lr_scheduler)
     weight_dtype = mixed_precision_dtype(cfg.mixed_precision)
-
     vae.to(acc.device, weight_dtype)
     text_encoder.to(acc.device, weight_dtype)
     with torch.no_grad():
