@@ -99,7 +99,6 @@ def bench(
         first_loss=first_loss,
         first_grad_norm=first_norm,
     )
-
     del pipe, unet, ref_unet, opt
     torch.cuda.empty_cache()
     return r

@@ -91,7 +91,6 @@ def main():
         was, now = spec.split(":")
         rows += [dict(old[(was, stem, k)], method=now, reused=True) for stem, _ in paths for k in HOLE_KINDS]
     df = pd.DataFrame(rows)
-
     cols = ["psnr", "ssim", "lpips", "seconds"]
     table = df.groupby(["method", "kind"], sort=False)[cols].mean()
     table["lpips_vgg_subset"] = df.dropna(subset=["lpips_vgg"]).groupby(["method", "kind"], sort=False).lpips_vgg.mean()

@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .inpainters import PatchMatchInpainter, blend_known, check_pair
-
 from .io import InputError, package_data
 from .tiling import gaussian_tile_weights
 
@@ -25,7 +24,7 @@ __all__ = ['PatchNetConfig', 'Hole', 'HoleDetector', 'PatchExtractor', 'coarse_f
            'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention', 'RegionSeparatedAttention', 'FourierUnit',
            'haar_dwt', 'haar_idwt', 'PatchNetwork', 'log_cap', 'apply_residual', 'target_residual', 'PatchFusion',
            'PatchBasedInpainting', 'context_window', 'load_linear_image', 'load_patch_model', 'default_patch_weights',
-           'PatchInpainter', 'PerceptualPatchInpainter', 'DetailTransferPatchInpainter']
+           'PatchInpainter', 'PerceptualPatchInpainter', 'texture_detail', 'DetailTransferPatchInpainter']
 
 # %% ../nbs/40_patch_network.ipynb #c005
 @dataclass
@@ -552,6 +551,14 @@ class PerceptualPatchInpainter(PatchInpainter):
     def __init__(self, weights: str | Path | None = None, device: str | None = None):
         super().__init__(weights or package_data("weights", "patch_perceptual.safetensors"), device)
 
+# %% ../nbs/40_patch_network.ipynb #c039t
+def texture_detail(texture: torch.Tensor, sigma: float) -> torch.Tensor:
+    "The part of `texture` (`[3,H,W]`) above a Gaussian of `sigma` pixels: `texture − G_σ ∗ texture` (OpenCV's blur)."
+    import cv2
+
+    smooth = cv2.GaussianBlur(texture.permute(1, 2, 0).numpy(), (0, 0), sigma)
+    return texture - torch.from_numpy(smooth).permute(2, 0, 1)
+
 # %% ../nbs/40_patch_network.ipynb #c039n
 class DetailTransferPatchInpainter(PatchInpainter):
     "The patch network's fill plus `amount` of PatchMatch's detail above a Gaussian of `sigma` px (`patch_detail`)."
@@ -571,10 +578,6 @@ class DetailTransferPatchInpainter(PatchInpainter):
         self.patchmatch = patchmatch or PatchMatchInpainter()
 
     def __call__(self, image, mask, seed=None):
-        import cv2
-
         fill = super().__call__(image, mask, seed)
-        texture = self.patchmatch(image, mask, seed)
-        smooth = cv2.GaussianBlur(texture.permute(1, 2, 0).numpy(), (0, 0), self.sigma)
-        detail = texture - torch.from_numpy(smooth).permute(2, 0, 1)
+        detail = texture_detail(self.patchmatch(image, mask, seed), self.sigma)
         return blend_known((fill + self.amount * detail).clamp(0, 1), image, mask)

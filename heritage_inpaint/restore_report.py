@@ -101,7 +101,6 @@ def run_restore_report(cfg: RestoreReportConfig) -> pd.DataFrame:
         save_image(_triptych([lq, plain, restored, hq], cfg.spacing), out / "collages" / f"{stem}_collage.png")
         for name, img, s in (("lq", lq, 0.0), ("classical", plain, plain_secs), ("restorer", restored, secs)):
             rows.append(dict(image=stem, method=name, **whole_image_scores(img, hq), seconds=s))
-
     table = pd.DataFrame(rows)
     means = table.groupby("method", sort=False)[["psnr", "ssim", "lpips", "seconds"]].mean().reset_index()
     atomic_write(out / "metrics.csv", lambda t: table.to_csv(t, index=False))
