@@ -4,21 +4,18 @@
 
 A run that is stopped (a GPU lease ends, a `timeout`) before its last step has checkpoints but no
 `restorer_unet.safetensors`; this writes it from the newest readable checkpoint's EMA weights, with the run's
-`restorer_config.json` beside it, so the result travels in one file of about 11 MB. A run that trained only the
-pixel refiner (`--train-refiner`) gets `restorer_refiner.safetensors` instead (its UNet is the `--init-weights` one).
+`restorer_config.json` beside it, so the result travels in one file of about 11 MB.
 """
 
 import argparse
-import json
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 from diffusers.training_utils import EMAModel
 
-from heritage_inpaint.restorer import REFINER_FILE, attach_refiner, load_restorer, saved_restorer_config
-from heritage_inpaint.restorer_train import save_restorer_refiner, save_restorer_unet
+from heritage_inpaint.restorer import load_restorer, saved_restorer_config
+from heritage_inpaint.restorer_train import save_restorer_unet
 from heritage_inpaint.training import checkpoint_dirs
 
 
@@ -31,19 +28,14 @@ def main() -> None:
     cfg = saved_restorer_config(a.run / "restorer_unet.safetensors")
     if cfg is None:
         raise SystemExit(f"{a.run}: no restorer_config.json (not a train-restorer run folder)")
-    refiner_run = json.loads((a.run / "run.json").read_text())["config"].get("train_refiner", False)
-    r = load_restorer(replace(cfg, refiner_channels=0), device="cpu")  # a run's own small VAE is found beside it
-    attach_refiner(r, cfg)
+    r = load_restorer(cfg, device="cpu")  # a small VAE of the run's own is found beside its config
 
     ck = checkpoint_dirs(a.run / "checkpoints")[-1]
-    params = list((r.refiner if refiner_run else r.unet).parameters())
+    params = list(r.unet.parameters())
     ema = EMAModel(params)
     ema.load_state_dict(torch.load(ck / "extra.pt", map_location="cpu", weights_only=True)["ema"])
     ema.copy_to(params)
-    if refiner_run:
-        out = save_restorer_refiner(r.refiner, to / REFINER_FILE)
-    else:
-        out = save_restorer_unet(r.unet, to / "restorer_unet.safetensors")
+    out = save_restorer_unet(r.unet, to / "restorer_unet.safetensors")
     if to != a.run:
         shutil.copy(a.run / "restorer_config.json", to / "restorer_config.json")
         if cfg.autoencoder:

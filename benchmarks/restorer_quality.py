@@ -54,6 +54,7 @@ def main() -> None:
     ap.add_argument("--weights", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--max-images", type=int, default=None)
+    ap.add_argument("--color-fix", action=argparse.BooleanOptionalAction, default=True, help="the wavelet colour fix")
     a = ap.parse_args()
     r = optimize_restorer(load_restorer(weights=a.weights, device="cpu"))
     paths = list(list_images(a.images).items())[: a.max_images]
@@ -65,7 +66,7 @@ def main() -> None:
         for name, lq in (("x4plus", degrade(hq[None], seed=1000 + i)[0]), ("simple", simple_degradation(hq, 1000 + i))):
             outs = {"lq": lq, "classical": classical(lq)}
             t0 = time.perf_counter()
-            outs["small"] = restore_image(r, lq, tile=512, min_side=0)
+            outs["small"] = restore_image(r, lq, tile=512, min_side=0, color_fix=a.color_fix)
             secs = time.perf_counter() - t0
             for method, img in outs.items():
                 seconds = secs if method == "small" else None
@@ -85,6 +86,7 @@ def main() -> None:
         n_images=len(paths),
         weights=str(a.weights),
         device="CPU (2 cores)",
+        color_fix=a.color_fix,
         means=means,
         per_image=rows,
     )

@@ -23,11 +23,10 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'SMALL_RESTORER', 'SMALL_UNET',
-           'REFINER_FILE', 'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE', 'RestorerConfig', 'clean_latent',
-           'OneStepRestorer', 'PixelRefiner', 'add_restorer_lora', 'load_lora_file', 'saved_restorer_config',
-           'load_unet_weights', 'attach_refiner', 'load_restorer', 'default_small_restorer_weights', 'fuse_lora',
-           'optimize_restorer', 'auto_tile_size', 'restore_image', 'conversion_note', 'restore_plan', 'restore_path',
-           'RestoreConfig', 'run_restore']
+           'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE', 'RestorerConfig', 'clean_latent', 'OneStepRestorer',
+           'add_restorer_lora', 'load_lora_file', 'saved_restorer_config', 'load_unet_weights', 'load_restorer',
+           'default_small_restorer_weights', 'fuse_lora', 'optimize_restorer', 'auto_tile_size', 'restore_image',
+           'conversion_note', 'restore_plan', 'restore_path', 'RestoreConfig', 'run_restore']
 
 # %% ../nbs/32_restorer.ipynb #c005
 HYPIR_TARGET_MODULES = (
@@ -69,8 +68,6 @@ class RestorerConfig:
     cache_dir: str | None = None  # Hugging Face cache folder for hub ids
     unet_config: dict | None = None  # small: the UNet's architecture as trained (None: SMALL_UNET)
     autoencoder: str | None = None  # small: a trained small VAE folder (in a saved config: beside it); None: TAEF2
-    refiner_channels: int = 0  # width of the pixel refiner after the decoder (0: no refiner)
-    refiner_layers: int = 5  # 3×3 convolutions of the pixel refiner
 
 # %% ../nbs/32_restorer.ipynb #c007
 def clean_latent(
@@ -90,11 +87,8 @@ def clean_latent(
 class OneStepRestorer(torch.nn.Module):
     "SD2 UNet (+ LoRA) at a fixed timestep between a frozen VAE encoder and decoder; images in [0,1]."
 
-    def __init__(
-        self, unet, vae, text_encoder, tokenizer, scheduler, timestep: int = 200, prompt: str = "", refiner=None
-    ):
+    def __init__(self, unet, vae, text_encoder, tokenizer, scheduler, timestep: int = 200, prompt: str = ""):
         super().__init__()
-        self.refiner = refiner  # a `PixelRefiner` after the decoder, or None
         self.unet, self.vae, self.text_encoder, self.tokenizer, self.scheduler = (
             unet,
             vae,
@@ -161,39 +155,9 @@ class OneStepRestorer(torch.nn.Module):
         out = unet(z_lq.to(self.unet.dtype), t, encoder_hidden_states=emb.to(self.unet.dtype)).sample
         return clean_latent(out, z_lq, self.alpha_bar, self.prediction_type)
 
-    def refine(self, restored: torch.Tensor, lq: torch.Tensor, refiner=None) -> torch.Tensor:
-        "The pixel refiner's correction of the decoded `restored` (both in [0,1], not clamped); identity without one."
-        refiner = refiner or self.refiner
-        return restored if refiner is None else refiner(restored, lq)
-
     def forward(self, lq: torch.Tensor) -> torch.Tensor:
         "LQ `[B,3,H,W]` in [0,1] (sides multiples of 8) → restored `[B,3,H,W]` in [0,1], untiled, no colour fix."
-        restored = self.decode(self.predict_clean_latent(self.encode(lq * 2 - 1))).float() / 2 + 0.5
-        return self.refine(restored, lq).clamp(0, 1)
-
-# %% ../nbs/32_restorer.ipynb #c011s
-REFINER_FILE = "restorer_refiner.safetensors"
-
-
-class PixelRefiner(torch.nn.Module):
-    "Full-resolution correction of the decoded image from it and the LQ image: `restored + convs([restored, lq])`."
-
-    def __init__(self, channels: int = 32, layers: int = 5):
-        super().__init__()
-        if channels < 1 or layers < 2:
-            raise InputError(f"pixel refiner of {channels} channels and {layers} layers: expected ≥ 1 and ≥ 2")
-        convs = [torch.nn.Conv2d(6, channels, 3, padding=1), torch.nn.SiLU()]
-        for _ in range(layers - 2):
-            convs += [torch.nn.Conv2d(channels, channels, 3, padding=1), torch.nn.SiLU()]
-        convs.append(torch.nn.Conv2d(channels, 3, 3, padding=1))
-        torch.nn.init.zeros_(convs[-1].weight)
-        torch.nn.init.zeros_(convs[-1].bias)
-        self.net = torch.nn.Sequential(*convs)
-
-    def forward(self, restored: torch.Tensor, lq: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([restored, lq.to(restored.dtype)], 1) * 2 - 1
-        p = self.net[0].weight
-        return restored + self.net(x.to(p.dtype)).to(restored.dtype)
+        return (self.decode(self.predict_clean_latent(self.encode(lq * 2 - 1))) / 2 + 0.5).clamp(0, 1)
 
 # %% ../nbs/32_restorer.ipynb #c013
 def _random_components(preset: str, seed: int):
@@ -304,33 +268,6 @@ def load_unet_weights(unet, path) -> None:
         ) from None
 
 
-def attach_refiner(restorer, cfg: RestorerConfig, weights=None, required: bool = True):
-    """Give `restorer` the pixel refiner `cfg` names: read from `restorer_refiner.safetensors` beside `weights`
-    (missing: an error if `required`, else a new identity refiner), a new one without weights; None if `cfg` has none.
-    """
-    if not cfg.refiner_channels:
-        restorer.refiner = None
-        return restorer
-    p = next(restorer.unet.parameters())
-    refiner = PixelRefiner(cfg.refiner_channels, cfg.refiner_layers)
-    path = Path(weights).with_name(REFINER_FILE) if weights is not None else None
-    if path is not None and path.is_file():
-        from heritage_inpaint.lora_files import read_safetensors
-
-        state, _ = read_safetensors(path, "pixel refiner")
-        try:
-            refiner.load_state_dict({k: v.float() for k, v in state.items()})
-        except RuntimeError as e:
-            raise InputError(
-                f"{path}: does not match the {cfg.refiner_channels}-channel, {cfg.refiner_layers}-layer refiner of "
-                f"its {RESTORER_CONFIG_FILE}: {str(e).splitlines()[0][:150]}"
-            ) from None
-    elif path is not None and required:
-        raise InputError(f"{path}: missing; its {RESTORER_CONFIG_FILE} says the restorer has a pixel refiner")
-    restorer.refiner = refiner.to(device=p.device, dtype=p.dtype)
-    return restorer
-
-
 def load_restorer(
     cfg: RestorerConfig | None = None,
     device: str | None = None,
@@ -338,8 +275,8 @@ def load_restorer(
     weights: str | Path | None = None,
 ) -> OneStepRestorer:
     """Build (preset) or load (sd2_base / folder / hub id) the restorer with a fresh LoRA, or with trained `weights`
-    (a LoRA file; for `small`, the whole UNet; a pixel refiner beside them if the config names one). Without `cfg`,
-    the config saved beside `weights` is used (the model, timestep and prompt it was trained with)."""
+    (a LoRA file; for `small`, the whole UNet). Without `cfg`, the config saved beside `weights` is used (the
+    model, timestep and prompt it was trained with)."""
     if cfg is None:
         cfg = (saved_restorer_config(weights) if weights is not None else None) or RestorerConfig()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -369,7 +306,7 @@ def load_restorer(
         torch.manual_seed(cfg.seed)
         add_restorer_lora(unet, cfg.rank, cfg.alpha, cfg.target_modules)
     r = OneStepRestorer(unet, vae, text, tok, sched, cfg.timestep, cfg.prompt)
-    return attach_refiner(r, cfg, weights).to(device=device, dtype=dtype)
+    return r.to(device=device, dtype=dtype)
 
 
 def default_small_restorer_weights() -> Path:
@@ -452,10 +389,7 @@ def restore_image(
         lambda t: restorer.predict_clean_latent(t, emb.expand(len(t), -1, -1)), z, lt, ls, tiles_per_call=tiles_per_call
     )
     y = tiled_apply(restorer.decode, z0, lt, ls, scale=f, tiles_per_call=tiles_per_call)
-    y = y[..., : work[0], : work[1]].float() / 2 + 0.5
-    if restorer.refiner is not None:  # full resolution, so in pixel tiles
-        y = tiled_apply(lambda t: restorer.refine(t[:, :3], t[:, 3:]), torch.cat([y, x], 1), tile, tile_stride)
-    y = y.clamp(0, 1)
+    y = (y[..., : work[0], : work[1]].float() / 2 + 0.5).clamp(0, 1)
     if color_fix:
         y = wavelet_color_fix(y, x)
     if work != target:

@@ -5,7 +5,7 @@
 # %% ../nbs/34_restorer_train.ipynb #c003
 from __future__ import annotations
 import shutil, warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -19,10 +19,8 @@ from .lpips import LPIPS
 from heritage_inpaint.restorer import (
     SMALL_RESTORER,
     MIN_IMAGE_SIDE,
-    REFINER_FILE,
     OneStepRestorer,
     RestorerConfig,
-    attach_refiner,
     load_restorer,
 )
 from .samples import sample_dir
@@ -37,7 +35,7 @@ from heritage_inpaint.training import (
 
 # %% auto #0
 __all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'DegradedPairs', 'PairPool', 'generator_losses', 'save_restorer_lora',
-           'save_restorer_refiner', 'save_restorer_unet', 'check_train_size', 'train_restorer']
+           'save_restorer_unet', 'check_train_size', 'train_restorer']
 
 # %% ../nbs/34_restorer_train.ipynb #c005
 @dataclass
@@ -79,9 +77,6 @@ class RestorerTrainConfig:
     overwrite: bool = False  # replace the run in out_dir
     init_weights: str | None = None  # start from these weights (fine-tuning: fresh optimizers and critic, not a resume)
     autoencoder: str | None = None  # small: a trained small VAE folder (train-vae), copied into the run; None: TAEF2
-    refiner_channels: int = RestorerConfig.refiner_channels  # width of the pixel refiner (0: none)
-    refiner_layers: int = RestorerConfig.refiner_layers  # 3×3 convolutions of the pixel refiner
-    train_refiner: bool = False  # train only the pixel refiner; the UNet (init_weights) stays frozen
     seed: int = 0  # seeds crops, degradations and LoRA initialisation
 
     def restorer_config(self) -> RestorerConfig:
@@ -95,8 +90,6 @@ class RestorerTrainConfig:
             seed=self.seed,
             cache_dir=self.cache_dir,
             autoencoder=str(Path(self.autoencoder).resolve()) if self.autoencoder else None,
-            refiner_channels=self.refiner_channels,
-            refiner_layers=self.refiner_layers,
         )
 
 # %% ../nbs/34_restorer_train.ipynb #c007
@@ -189,20 +182,13 @@ def generator_losses(
     target: torch.Tensor,
     text_emb: torch.Tensor,
     cfg: RestorerTrainConfig,
-    refiner=None,
 ) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """Restored image in [0,1] and the weighted generator loss (MSE in [-1,1], LPIPS, hinge G) with its parts;
-    `refiner` overrides the restorer's pixel refiner (a DDP wrapper), and with `train_refiner` the UNet runs without
-    gradients."""
+    "Restored image in [0,1] and the weighted generator loss (MSE in [-1,1], LPIPS, hinge G) with its parts."
     with torch.no_grad():
         z_lq = restorer.encode(lq * 2 - 1)
-    with torch.set_grad_enabled(torch.is_grad_enabled() and not cfg.train_refiner):
-        z0 = restorer.predict_clean_latent(z_lq, text_emb, unet=unet)
-        x = restorer.decode(z0).float()
+    z0 = restorer.predict_clean_latent(z_lq, text_emb, unet=unet)
+    x = restorer.decode(z0).float()
     x01 = x / 2 + 0.5
-    if (refiner or restorer.refiner) is not None:
-        x01 = restorer.refine(x01, lq, refiner)
-        x = x01 * 2 - 1
     mse = F.mse_loss(x, target * 2 - 1)
     lp = lpips_net(x01, target).mean() if cfg.w_lpips else x.new_zeros(())
     gan = hinge_g_loss(disc(x01)) if cfg.w_gan else x.new_zeros(())
@@ -213,14 +199,6 @@ def generator_losses(
 def save_restorer_lora(unet, path: Path) -> Path:
     "Write the UNet's LoRA to `path`: peft keys under `unet.`, scale folded in, marked as a restorer LoRA; atomic."
     return save_lora_file(unet, path, "restorer")
-
-
-def save_restorer_refiner(refiner, path: Path) -> Path:
-    "Write the pixel refiner to `path` (float32, atomic; `attach_refiner` reads it)."
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().float().cpu().contiguous() for k, v in refiner.state_dict().items()}
-    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"heritage_inpaint.restorer": "refiner"}))
 
 
 def save_restorer_unet(unet, path: Path) -> Path:
@@ -256,31 +234,19 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         raise InputError(f"--autoencoder {cfg.autoencoder}: only the small restorer has its own autoencoder")
     if cfg.autoencoder:
         check_small_vae_folder(cfg.autoencoder)
-    if cfg.train_refiner and cfg.refiner_channels < 1:
-        raise InputError("--train-refiner: set --refiner-channels (the refiner's width, e.g. 32)")
 
     run = TrainingRun("restorer", cfg, mixed_precision=cfg.mixed_precision, accum=cfg.accum)
     acc = run.acc
-    rcfg = cfg.restorer_config()
-    if restorer is None:  # init weights without a refiner file start a new (identity) refiner
-        restorer = load_restorer(replace(rcfg, refiner_channels=0), device=str(acc.device), weights=cfg.init_weights)
-    if restorer.refiner is None:
-        attach_refiner(restorer, rcfg, cfg.init_weights, required=False)
+    restorer = restorer or load_restorer(cfg.restorer_config(), device=str(acc.device), weights=cfg.init_weights)
     restorer.to(acc.device)
     small = cfg.model == SMALL_RESTORER
-    if restorer.refiner is not None:
-        restorer.refiner.requires_grad_(cfg.train_refiner)
-    trained = restorer.refiner if cfg.train_refiner else restorer.unet
-    if cfg.train_refiner:  # a finished UNet stays as it is
-        restorer.unet.requires_grad_(False)
-        params = list(restorer.refiner.parameters())
-    elif small:  # no pretrained prior to adapt: the whole UNet trains
+    if small:  # no pretrained prior to adapt: the whole UNet trains
         params = list(restorer.unet.requires_grad_(True).parameters())
     else:
         params = [p.requires_grad_(True) for n, p in restorer.unet.named_parameters() if "lora_" in n]
     if not params:
         raise InputError("the restorer has no LoRA parameters to train (rank=0?)")
-    if cfg.gradient_checkpointing and not cfg.train_refiner:
+    if cfg.gradient_checkpointing:
         restorer.unet.enable_gradient_checkpointing()
         restorer.vae.enable_gradient_checkpointing()
     weight_dtype = mixed_precision_dtype(cfg.mixed_precision)
@@ -293,13 +259,11 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     opt_g = torch.optim.Adam(params, lr=cfg.lr_g)
     opt_d = torch.optim.Adam(disc.trainable_parameters(), lr=cfg.lr_d)
     sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda s: 1.0)
-    trained_w, disc_w, opt_g, opt_d, sched_g = acc.prepare(trained, disc, opt_g, opt_d, sched_g)
-    unet = restorer.unet if cfg.train_refiner else trained_w
-    refiner = trained_w if cfg.train_refiner else None
+    unet, disc_w, opt_g, opt_d, sched_g = acc.prepare(restorer.unet, disc, opt_g, opt_d, sched_g)
     ema = EMAModel(params, decay=cfg.ema_decay)
     ema.to(acc.device)
     extra = {"ema": ema, "disc_heads": disc.heads, "opt_d": opt_d}
-    run.start(trained, opt_g, sched_g, extra)
+    run.start(restorer.unet, opt_g, sched_g, extra)
     ema.to(acc.device)  # a resumed EMA state is loaded on the CPU
     pool = PairPool(cfg.pool_size, seed=cfg.seed * 1000 + acc.process_index)
     start = run.start_step
@@ -314,7 +278,7 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         )
     )
     text_emb = restorer.text_embedding(cfg.prompt, batch=cfg.batch)
-    saved_cfg = asdict(rcfg)
+    saved_cfg = asdict(cfg.restorer_config())
     if small:  # the architecture travels with the weights
         saved_cfg["unet_config"] = {k: v for k, v in restorer.unet.config.items() if not k.startswith("_")}
     if cfg.autoencoder:  # ... and so does the autoencoder: a copy beside them, named relative to the config
@@ -324,17 +288,17 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     run.write_json("restorer_config.json", saved_cfg)
     skipped, bad_in_a_row = 0, 0
     bar = run.progress(cfg.steps, "train restorer")
-    trained_w.train()
+    unet.train()
     for step in bar:
         sums = {}
         for micro in range(cfg.accum):
             lq, target = (x.to(acc.device) for x in next(loader))
             lq, target = pool(lq, target)
-            with acc.accumulate(trained_w, disc_w):
+            with acc.accumulate(unet, disc_w):
                 disc.heads.requires_grad_(False)
                 with acc.autocast():
                     restored, loss_g, parts = generator_losses(
-                        restorer, unet, disc, lpips_net, lq, target, text_emb, cfg, refiner
+                        restorer, unet, disc, lpips_net, lq, target, text_emb, cfg
                     )
                 finite = acc.gather(torch.isfinite(loss_g.detach())[None].float()).min().item() == 1.0
                 disc.heads.requires_grad_(True)
@@ -378,7 +342,7 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         if run.is_main and cfg.image_every and (step + 1) % cfg.image_every == 0:
             _log_images(acc, lq, restored.detach(), target, step + 1)
         if run.due(step + 1, cfg.checkpoint_every, cfg.steps):
-            run.checkpoint(step + 1, trained, opt_g, sched_g, extra)
+            run.checkpoint(step + 1, restorer.unet, opt_g, sched_g, extra)
     acc.wait_for_everyone()
     weights = None
     if run.is_main:
@@ -388,8 +352,6 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
             weights = save_restorer_unet(restorer.unet, run.out / "restorer_unet.safetensors")
         else:
             weights = save_restorer_lora(restorer.unet, run.out / "restorer_lora.safetensors")
-        if restorer.refiner is not None:
-            save_restorer_refiner(restorer.refiner, run.out / REFINER_FILE)
         ema.restore(params)
-    del unet, refiner, trained_w, disc_w  # the DDP wrappers go before the process group (finish_training)
+    del unet, disc_w  # the DDP wrappers go before the process group (finish_training)
     return run.finish(weights, cfg.steps, skipped=skipped, extra={"ema": ema})
