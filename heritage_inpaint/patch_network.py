@@ -23,8 +23,10 @@ from .tiling import gaussian_tile_weights
 __all__ = ['PatchNetConfig', 'Hole', 'HoleDetector', 'PatchExtractor', 'coarse_fill', 'telea_fill', 'base_fill', 'GatedConv',
            'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention', 'RegionSeparatedAttention', 'FourierUnit',
            'haar_dwt', 'haar_idwt', 'PatchNetwork', 'log_cap', 'apply_residual', 'target_residual', 'PatchFusion',
-           'PatchBasedInpainting', 'context_window', 'load_linear_image', 'load_patch_model', 'default_patch_weights',
-           'PatchInpainter', 'PerceptualPatchInpainter', 'texture_detail', 'DetailTransferPatchInpainter']
+           'PatchBasedInpainting', 'context_window', 'load_linear_image', 'read_weights_with_config',
+           'load_patch_model', 'default_patch_weights', 'PatchInpainter', 'PerceptualPatchInpainter', 'texture_detail',
+           'DetailTransferPatchInpainter', 'DetailFusionConfig', 'DetailFusionNet', 'load_detail_fusion',
+           'default_fusion_weights', 'fuse_detail']
 
 # %% ../nbs/40_patch_network.ipynb #c005
 @dataclass
@@ -497,30 +499,38 @@ def load_linear_image(path) -> torch.Tensor:
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 # %% ../nbs/40_patch_network.ipynb #c038
-def load_patch_model(weights, device: str = "cpu") -> PatchBasedInpainting:
-    "A `PatchBasedInpainting` from `weights` (.safetensors) and the `.json` config beside it; errors name the file."
+def read_weights_with_config(weights, config_from_dict, what: str) -> tuple:
+    "The config (read by `config_from_dict` from the `.json` beside `weights`) and the state dict of `weights`."
     from safetensors.torch import load_file
 
     w = Path(weights)
     cj = w.with_suffix(".json")
     if not w.is_file():
-        raise InputError(f"{w}: patch-network weights not found")
+        raise InputError(f"{w}: {what} weights not found")
     if not cj.is_file():
         raise InputError(f"{cj}: the config file of {w.name} is missing")
     try:
-        cfg = PatchNetConfig.from_dict(json.loads(cj.read_text()))
-
+        cfg = config_from_dict(json.loads(cj.read_text()))
     except (TypeError, json.JSONDecodeError, UnicodeDecodeError, AttributeError) as e:
-        raise InputError(f"{cj}: not a patch-network config ({type(e).__name__}: {str(e)[:100]})") from None
-    model = PatchBasedInpainting(cfg)
+        raise InputError(f"{cj}: not a {what} config ({type(e).__name__}: {str(e)[:100]})") from None
     try:
         sd = load_file(str(w))
     except Exception as e:  # truncated or not safetensors
         raise InputError(f"{w}: not a readable safetensors file ({type(e).__name__})") from None
+    return cfg, {k: v.float() for k, v in sd.items()}
+
+
+def load_patch_model(weights, device: str = "cpu") -> PatchBasedInpainting:
+    "A `PatchBasedInpainting` from `weights` (.safetensors) and the `.json` config beside it; errors name the file."
+    cfg, sd = read_weights_with_config(weights, PatchNetConfig.from_dict, "patch-network")
+    model = PatchBasedInpainting(cfg)
     try:
-        model.net.load_state_dict({k: v.float() for k, v in sd.items()})
+        model.net.load_state_dict(sd)
     except RuntimeError as e:
-        raise InputError(f"{w}: weights do not match {cj.name}: {str(e).splitlines()[0][:200]}") from None
+        w = Path(weights)
+        raise InputError(
+            f"{w}: weights do not match {w.with_suffix('.json').name}: {str(e).splitlines()[0][:200]}"
+        ) from None
     return model.to(device).eval()
 
 
@@ -569,15 +579,83 @@ class DetailTransferPatchInpainter(PatchInpainter):
         self,
         weights: str | Path | None = None,  # patch-network weights (None: the shipped `patch`)
         device: str | None = None,  # torch device of the network (None: CUDA when available)
-        sigma: float = 3.0,  # σ in pixels of the Gaussian that separates PatchMatch's detail from its structure
-        amount: float = 0.5,  # share of that detail added to the network's fill
+        sigma: float = 3.0,  # σ in pixels of the fixed rule's Gaussian (the learned fusion keeps its own)
+        amount: float | None = None,  # a fixed share of the detail everywhere (0.5: the first rule); None: learned
         patchmatch=None,  # the texture source (None: `PatchMatchInpainter()`)
+        fusion: str | Path | None = None,  # learned fusion weights (None: the shipped `patch_detail_fusion`)
     ):
         super().__init__(weights, device)
         self.sigma, self.amount = sigma, amount
         self.patchmatch = patchmatch or PatchMatchInpainter()
+        dev = next(self.model.parameters()).device
+        self.fusion = None if amount is not None else load_detail_fusion(fusion or default_fusion_weights(), dev)
 
     def __call__(self, image, mask, seed=None):
         fill = super().__call__(image, mask, seed)
-        detail = texture_detail(self.patchmatch(image, mask, seed), self.sigma)
-        return blend_known((fill + self.amount * detail).clamp(0, 1), image, mask)
+        pm = self.patchmatch(image, mask, seed)
+        if self.fusion is None:
+            return blend_known((fill + self.amount * texture_detail(pm, self.sigma)).clamp(0, 1), image, mask)
+        return blend_known(fuse_detail(self.fusion, fill, pm, mask).clamp(0, 1), image, mask)
+
+# %% ../nbs/40_patch_network.ipynb #c039f
+@dataclass
+class DetailFusionConfig:
+    "The learned fusion of `patch_detail`: per-pixel shares of PatchMatch's detail and structure in the hole."
+
+    channels: int = 32  # width of the five 3×3 convolutions (dilations 1, 2, 4, 8, 1)
+    sigma: float = 3.0  # σ in pixels of the Gaussian that splits PatchMatch's fill into structure and detail
+    structure: bool = True  # also predict a share of PatchMatch's structure (False: a share of its detail only)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DetailFusionConfig":
+        "A config from its JSON form."
+        return cls(**d)
+
+# %% ../nbs/40_patch_network.ipynb #c039g
+class DetailFusionNet(nn.Module):
+    "Per hole pixel, the share of PatchMatch's detail (and structure) put on the network's fill."
+
+    def __init__(self, cfg: DetailFusionConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or DetailFusionConfig()
+        layers, cin = [], 10
+        for d in (1, 2, 4, 8, 1):
+            layers += [nn.Conv2d(cin, cfg.channels, 3, padding=d, dilation=d), nn.SiLU()]
+            cin = cfg.channels
+        head = nn.Conv2d(cfg.channels, 2 if cfg.structure else 1, 1)
+        nn.init.zeros_(head.weight)  # untrained: the fixed rule, half the detail and (almost) none of the structure
+        head.bias.data = torch.tensor([0.0, -3.0][: head.out_channels])
+        self.net = nn.Sequential(*layers, head)
+
+    def forward(self, patch, pm, detail, mask) -> tuple[torch.Tensor, torch.Tensor]:
+        "The fused fill `[B,3,H,W]` and the shares `[B,1|2,H,W]` (detail, structure) from both fills, `detail`, `mask`."
+        share = torch.sigmoid(self.net(torch.cat([patch * 2 - 1, pm * 2 - 1, detail * 4, mask * 2 - 1], 1)))
+        change = share[:, :1] * detail
+        if self.cfg.structure:
+            change = change + share[:, 1:] * (pm - detail - patch)
+        return patch + mask * change, share
+
+# %% ../nbs/40_patch_network.ipynb #c039i
+def load_detail_fusion(weights, device="cpu") -> DetailFusionNet:
+    "A `DetailFusionNet` from `weights` (.safetensors) and the `.json` config beside it; errors name the file."
+    cfg, sd = read_weights_with_config(weights, DetailFusionConfig.from_dict, "detail-fusion")
+    net = DetailFusionNet(cfg)
+    try:
+        net.load_state_dict(sd)
+    except RuntimeError as e:
+        raise InputError(f"{weights}: weights do not match its config: {str(e).splitlines()[0][:200]}") from None
+    return net.to(device).eval()
+
+
+def default_fusion_weights() -> Path:
+    "The shipped detail fusion of `patch_detail`."
+    return package_data("weights", "patch_detail_fusion.safetensors")
+
+
+@torch.no_grad()
+def fuse_detail(net: DetailFusionNet, fill: torch.Tensor, pm: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "The fused fill `[3,H,W]` of the network's `fill` and PatchMatch's `pm` in `mask` (`[1,H,W]`)."
+    dev = next(net.parameters()).device
+    detail = texture_detail(pm.float().cpu(), net.cfg.sigma)
+    args = [t[None].float().to(dev) for t in (fill, pm, detail, mask)]
+    return net(*args)[0][0].to(fill.device, fill.dtype)

@@ -8,6 +8,7 @@ import json, math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -16,12 +17,18 @@ from .io import InputError, atomic_write, list_images, load_image
 from .discriminator import MultiLevelDiscriminator, hinge_d_loss, hinge_g_loss
 from .masks import MASK_KINDS, random_mask
 
+from .inpainters import PatchMatchInpainter
+from .io import to_uint8
 from heritage_inpaint.patch_network import (
+    DetailFusionConfig,
+    DetailFusionNet,
     PatchBasedInpainting,
+    PatchInpainter,
     PatchNetConfig,
     base_fill,
     load_patch_model,
     target_residual,
+    texture_detail,
 )
 from .samples import sample_dir
 from .training import TrainResult, TrainingRun, check_finite_loss
@@ -30,7 +37,8 @@ from .training import TrainResult, TrainingRun, check_finite_loss
 __all__ = ['HOLE_KINDS', 'STRATEGIES', 'HOLE_RECIPE', 'PERCEPTUAL_RECIPE', 'ADVERSARIAL_RECIPE', 'RECIPES', 'canvas_hole',
            'PatchAwareDataset', 'PatchTrainConfig', 'supervision', 'log_residual_kl', 'tone_view', 'hole_composite',
            'patch_losses', 'patch_discriminator_loss', 'save_patch_weights', 'validate', 'train_patch',
-           'evaluate_inpainter', 'run_patch_ab']
+           'make_detail_fusion_fills', 'read_fusion_fill', 'fusion_fill_files', 'DetailFusionTrainConfig',
+           'fusion_crops', 'save_detail_fusion', 'train_detail_fusion', 'evaluate_inpainter', 'run_patch_ab']
 
 # %% ../nbs/41_patch_train.ipynb #c005
 HOLE_KINDS = ("thin", "medium", "thick")
@@ -382,6 +390,153 @@ def train_patch(cfg: PatchTrainConfig) -> TrainResult:
     del model, net, disc_w  # the DDP wrappers go before the process group (finish_training)
 
     return run.finish(weights, cfg.steps)
+
+# %% ../nbs/41_patch_train.ipynb #c018
+def make_detail_fusion_fills(
+    image_dir,  # photographs (BSDS500 train for the shipped fusion)
+    out_dir,  # one `index_kind.npz` per photograph and hole kind (existing files are kept: the run resumes)
+    seed0: int = 10_000,  # hole of photograph i: `random_mask(kind, seed=seed0 + i)`
+    kinds=HOLE_KINDS,  # hole kinds
+    part: int = 0,  # this process's share: photographs with `index % parts == part`
+    parts: int = 1,  # processes sharing the work
+    max_images: int | None = None,  # the first N photographs only
+    patch=None,  # the network's fill (None: the shipped `patch`)
+    patchmatch=None,  # PatchMatch's fill (None: `PatchMatchInpainter()`)
+) -> list[Path]:
+    "Store the photograph, the hole and both fills (uint8) of every photograph × hole kind; returns the files written."
+    patch = patch or PatchInpainter(device="cpu")
+    patchmatch = patchmatch or PatchMatchInpainter()
+    written = []
+    for i, path in enumerate(list(list_images(image_dir).values())[:max_images]):
+        if i % parts != part:
+            continue
+        img = None
+        for kind in kinds:
+            dst = Path(out_dir) / f"{i:04d}_{kind}.npz"
+            if dst.exists():
+                continue
+            img = load_image(path) if img is None else img
+            mask = random_mask(*img.shape[-2:], kind, seed=seed0 + i)
+            arrays = dict(
+                img=to_uint8(img),
+                mask=(mask[0] > 0.5).numpy(),
+                patch=to_uint8(patch(img, mask, seed=0)),
+                pm=to_uint8(patchmatch(img, mask, seed=0)),
+            )
+            written.append(atomic_write(dst, lambda tmp: np.savez(open(tmp, "wb"), **arrays)))
+    return written
+
+# %% ../nbs/41_patch_train.ipynb #c018r
+def read_fusion_fill(path, sigma: float) -> tuple[torch.Tensor, ...]:
+    "(photo, mask, network fill, PatchMatch fill, PatchMatch detail) of one stored fill, float `[C,H,W]`."
+    try:
+        d = np.load(path)
+        arrays = [d[k] for k in ("img", "mask", "patch", "pm")]
+    except Exception as e:
+        raise InputError(f"{path}: not a detail-fusion fill ({type(e).__name__}: {str(e)[:80]})") from None
+    img, patch, pm = (torch.from_numpy(a).permute(2, 0, 1).float() / 255 for a in (arrays[0], arrays[2], arrays[3]))
+    return img, torch.from_numpy(arrays[1])[None].float(), patch, pm, texture_detail(pm, sigma)
+
+
+def fusion_fill_files(folder, max_photo: int | None = None) -> list[Path]:
+    "The stored fills of `folder` (photographs below index `max_photo` only, when given)."
+    files = sorted(Path(folder).glob("*.npz"))
+    return [p for p in files if max_photo is None or int(p.name.split("_")[0]) < max_photo]
+
+# %% ../nbs/41_patch_train.ipynb #c018c
+@dataclass
+class DetailFusionTrainConfig:
+    "A training run of `patch_detail`'s learned fusion on stored fills (`make_detail_fusion_fills`)."
+
+    fills_dir: str = "outputs/fusion_fills"  # folder of .npz fills
+    out_dir: str = "outputs/patch_detail_fusion"  # patch_detail_fusion.safetensors + .json, checkpoints/, logs/
+    fusion: DetailFusionConfig = field(default_factory=DetailFusionConfig)
+    steps: int = 3000  # optimizer steps
+    batch: int = 16  # crops per step
+    crop: int = 96  # crop side in pixels, around a random hole pixel
+    lr: float = 1e-3  # Adam learning rate (cosine decay after a warm-up of 100 steps or a tenth of the run)
+    w_lpips: float = 0.1  # weight of the masked LPIPS-alex term beside the masked MSE
+    max_photo: int | None = None  # train on photographs with a smaller index only (the rest: a holdout)
+    checkpoint_every: int = 500  # steps between checkpoints
+    keep_checkpoints: int = 2  # newest checkpoints kept
+    resume: bool = False  # continue the run in out_dir
+    overwrite: bool = False  # replace the run in out_dir
+    seed: int = 0  # seeds initialisation and every crop
+
+# %% ../nbs/41_patch_train.ipynb #c018d
+def fusion_crops(data: list, batch: int, side: int, g: torch.Generator) -> list[torch.Tensor]:
+    "`batch` crops of `side`² around random hole pixels of random stored fills, stacked per tensor kind."
+    crops = []
+    for _ in range(batch):
+        fill = data[int(torch.randint(len(data), (), generator=g))]
+        ys, xs = torch.nonzero(fill[1][0], as_tuple=True)
+        k = int(torch.randint(len(ys), (), generator=g))
+        y0 = int(min(max(int(ys[k]) - side // 2, 0), fill[0].shape[1] - side))
+        x0 = int(min(max(int(xs[k]) - side // 2, 0), fill[0].shape[2] - side))
+        crops.append([t[:, y0 : y0 + side, x0 : x0 + side].float() for t in fill])
+    return [torch.stack(z) for z in zip(*crops)]
+
+
+def save_detail_fusion(net: DetailFusionNet, out_dir, name: str = "patch_detail_fusion") -> Path:
+    "Write `name.safetensors` and `name.json` (its DetailFusionConfig, for `load_detail_fusion`)."
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    sd = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
+    atomic_write(out / f"{name}.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(net.cfg), indent=1)))
+    return atomic_write(out / f"{name}.safetensors", lambda tmp: save_file(sd, tmp))
+
+# %% ../nbs/41_patch_train.ipynb #c018t
+def train_detail_fusion(cfg: DetailFusionTrainConfig) -> TrainResult:
+    "Train `DetailFusionNet` on stored fills; `history` rows hold the `Train/…` losses and mean shares."
+    from heritage_inpaint.lpips import LPIPS
+
+    files = fusion_fill_files(cfg.fills_dir, cfg.max_photo)
+    if not files:
+        raise InputError(f"{cfg.fills_dir}: no .npz fills to train on (make_detail_fusion_fills writes them)")
+    data = [tuple(t.half() for t in read_fusion_fill(p, cfg.fusion.sigma)) for p in files]
+    side = min(cfg.crop, *(min(fill[0].shape[-2:]) for fill in data))
+    run = TrainingRun("patch_detail_fusion", cfg)
+    torch.manual_seed(cfg.seed)
+    net = DetailFusionNet(cfg.fusion)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _cosine_with_warmup(cfg.steps, min(100, cfg.steps // 10 + 1)))
+    wrapped, opt, sched = run.acc.prepare(net, opt, sched)
+    lpips_net = LPIPS("alex").to(run.device).requires_grad_(False)
+    start = run.start(net, opt, sched)
+    for step in run.progress(cfg.steps, "train detail fusion"):
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # the crops of a step survive a resume
+        img, mask, patch, pm, detail = (t.to(run.device) for t in fusion_crops(data, cfg.batch, side, g))
+        out, share = wrapped(patch, pm, detail, mask)
+        area = mask.sum((1, 2, 3)).clamp(min=1)
+        mse = ((out - img) ** 2).mean(1, keepdim=True).mul(mask).sum((1, 2, 3)) / area
+        lp = (lpips_net(out, img, spatial=True) * mask).sum((1, 2, 3)) / area
+        loss = (mse + cfg.w_lpips * lp).mean()
+        check_finite_loss(loss, step + 1)
+        run.acc.backward(loss)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        shares = {
+            f"Train/{n}_share": share[:, i][mask[:, 0] > 0].mean()
+            for i, n in enumerate(("detail", "structure")[: share.shape[1]])
+        }
+        run.log(
+            step + 1,
+            run.mean(
+                {
+                    "Train/total": loss.detach(),
+                    "Train/mse": mse.mean().detach(),
+                    "Train/lpips": lp.mean().detach(),
+                    **shares,
+                }
+            ),
+        )
+        if run.due(step + 1, cfg.checkpoint_every, cfg.steps):
+            run.checkpoint(step + 1, net, opt, sched)
+    weights = save_detail_fusion(net, run.out) if run.is_main else None
+    del wrapped
+    return run.finish(weights, max(cfg.steps, start))
 
 # %% ../nbs/41_patch_train.ipynb #c021
 STRATEGIES = {
