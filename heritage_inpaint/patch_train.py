@@ -451,8 +451,8 @@ class DetailFusionTrainConfig:
     fills_dir: str = "outputs/fusion_fills"  # folder of .npz fills
     out_dir: str = "outputs/patch_detail_fusion"  # patch_detail_fusion.safetensors + .json, checkpoints/, logs/
     fusion: DetailFusionConfig = field(default_factory=DetailFusionConfig)
-    steps: int = 3000  # optimizer steps
-    batch: int = 16  # crops per step
+    steps: int = 2000  # optimizer steps
+    batch: int = 32  # crops per step
     crop: int = 96  # crop side in pixels, around a random hole pixel
     lr: float = 1e-3  # Adam learning rate (cosine decay after a warm-up of 100 steps or a tenth of the run)
     w_lpips: float = 0.1  # weight of the masked LPIPS-alex term beside the masked MSE
