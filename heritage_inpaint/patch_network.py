@@ -571,7 +571,7 @@ def texture_detail(texture: torch.Tensor, sigma: float) -> torch.Tensor:
 
 # %% ../nbs/40_patch_network.ipynb #c039n
 class DetailTransferPatchInpainter(PatchInpainter):
-    "The patch network's fill plus `amount` of PatchMatch's detail above a Gaussian of `sigma` px (`patch_detail`)."
+    "The patch network's fill plus PatchMatch's texture where a learned fusion trusts it (`patch_detail`)."
 
     name = "patch_detail"
 

@@ -37,7 +37,7 @@ from .training import TrainResult, TrainingRun, check_finite_loss
 __all__ = ['HOLE_KINDS', 'STRATEGIES', 'HOLE_RECIPE', 'PERCEPTUAL_RECIPE', 'ADVERSARIAL_RECIPE', 'RECIPES', 'canvas_hole',
            'PatchAwareDataset', 'PatchTrainConfig', 'supervision', 'log_residual_kl', 'tone_view', 'hole_composite',
            'patch_losses', 'patch_discriminator_loss', 'save_patch_weights', 'validate', 'train_patch',
-           'make_detail_fusion_fills', 'read_fusion_fill', 'fusion_fill_files', 'DetailFusionTrainConfig',
+           'make_detail_fusion_fills', 'save_npz', 'read_fusion_fill', 'fusion_fill_files', 'DetailFusionTrainConfig',
            'fusion_crops', 'save_detail_fusion', 'train_detail_fusion', 'evaluate_inpainter', 'run_patch_ab']
 
 # %% ../nbs/41_patch_train.ipynb #c005
@@ -423,8 +423,14 @@ def make_detail_fusion_fills(
                 patch=to_uint8(patch(img, mask, seed=0)),
                 pm=to_uint8(patchmatch(img, mask, seed=0)),
             )
-            written.append(atomic_write(dst, lambda tmp: np.savez(open(tmp, "wb"), **arrays)))
+            written.append(atomic_write(dst, lambda tmp: save_npz(tmp, arrays)))
     return written
+
+
+def save_npz(path, arrays: dict) -> None:
+    "`np.savez` into exactly `path` (no `.npz` appended), closed before it returns."
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 # %% ../nbs/41_patch_train.ipynb #c018r
 def read_fusion_fill(path, sigma: float) -> tuple[torch.Tensor, ...]:
