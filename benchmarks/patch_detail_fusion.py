@@ -21,7 +21,7 @@ import torch
 
 from heritage_inpaint.cli import add_config_flags, config_from_args
 from heritage_inpaint.metrics import image_metrics
-from heritage_inpaint.patch_network import fuse_detail, load_detail_fusion, texture_detail
+from heritage_inpaint.patch_network import fuse_detail, load_detail_fusion
 from heritage_inpaint.patch_train import (
     HOLE_KINDS,
     DetailFusionTrainConfig,
@@ -51,9 +51,9 @@ def _score_files(job):
     nets = {name: load_detail_fusion(Path(d) / "patch_detail_fusion.safetensors") for name, d in fusions.items()}
     rows = []
     for p in files:
-        img, mask, patch, pm, _ = read_fusion_fill(p, 3.0)
+        img, mask, patch, pm, detail = read_fusion_fill(p, 3.0)
         outs = {"patch (network alone)": patch, "patchmatch": pm}
-        outs["patch_detail fixed (amount 0.5)"] = patch + mask * 0.5 * texture_detail(pm, 3.0)
+        outs["patch_detail fixed (amount 0.5)"] = patch + mask * 0.5 * detail
         outs.update({name: fuse_detail(net, patch, pm, mask) for name, net in nets.items()})
         kind = p.stem.split("_")[1]
         for name, out in outs.items():

@@ -13,12 +13,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .io import InputError, atomic_write, list_images, load_image
+from .io import InputError, atomic_write, list_images, load_image, to_uint8
 from .discriminator import MultiLevelDiscriminator, hinge_d_loss, hinge_g_loss
 from .masks import MASK_KINDS, random_mask
 
 from .inpainters import PatchMatchInpainter
-from .io import to_uint8
 from heritage_inpaint.patch_network import (
     DetailFusionConfig,
     DetailFusionNet,
@@ -36,9 +35,10 @@ from .training import TrainResult, TrainingRun, check_finite_loss
 # %% auto #0
 __all__ = ['HOLE_KINDS', 'STRATEGIES', 'HOLE_RECIPE', 'PERCEPTUAL_RECIPE', 'ADVERSARIAL_RECIPE', 'RECIPES', 'canvas_hole',
            'PatchAwareDataset', 'PatchTrainConfig', 'supervision', 'log_residual_kl', 'tone_view', 'hole_composite',
-           'patch_losses', 'patch_discriminator_loss', 'save_patch_weights', 'validate', 'train_patch',
-           'make_detail_fusion_fills', 'save_npz', 'read_fusion_fill', 'fusion_fill_files', 'DetailFusionTrainConfig',
-           'fusion_crops', 'save_detail_fusion', 'train_detail_fusion', 'evaluate_inpainter', 'run_patch_ab']
+           'patch_losses', 'patch_discriminator_loss', 'save_weights_with_config', 'save_patch_weights', 'validate',
+           'train_patch', 'make_detail_fusion_fills', 'save_npz', 'read_fusion_fill', 'fusion_fill_files',
+           'DetailFusionTrainConfig', 'fusion_crops', 'save_detail_fusion', 'train_detail_fusion', 'evaluate_inpainter',
+           'run_patch_ab']
 
 # %% ../nbs/41_patch_train.ipynb #c005
 HOLE_KINDS = ("thin", "medium", "thick")
@@ -257,17 +257,20 @@ def patch_discriminator_loss(disc, batch: dict, out: torch.Tensor, net: PatchNet
     return hinge_d_loss([o[:n] for o in logits], [o[n:] for o in logits], batch["mask"])
 
 # %% ../nbs/41_patch_train.ipynb #c012
-def save_patch_weights(model: PatchBasedInpainting, out_dir, name: str = "patch_net", half: bool = True) -> Path:
-    "Write `name.safetensors` (fp16 by default) and `name.json` (its PatchNetConfig, for `load_patch_model`)."
+def save_weights_with_config(state_dict: dict, cfg, out_dir, name: str) -> Path:
+    "Write `name.safetensors` and `name.json` (the config dataclass `cfg`), the pair `read_weights_with_config` reads."
     from safetensors.torch import save_file
 
     out = Path(out_dir)
-    sd = {
-        k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu()
-        for k, v in model.net.state_dict().items()
-    }
-    atomic_write(out / f"{name}.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(model.cfg), indent=1)))
+    sd = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
+    atomic_write(out / f"{name}.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(cfg), indent=1)))
     return atomic_write(out / f"{name}.safetensors", lambda tmp: save_file(sd, tmp))
+
+
+def save_patch_weights(model: PatchBasedInpainting, out_dir, name: str = "patch_net", half: bool = True) -> Path:
+    "Write `name.safetensors` (fp16 by default) and `name.json` (its PatchNetConfig, for `load_patch_model`)."
+    sd = {k: v.half() if half and v.is_floating_point() else v for k, v in model.net.state_dict().items()}
+    return save_weights_with_config(sd, model.cfg, out_dir, name)
 
 # %% ../nbs/41_patch_train.ipynb #c015
 def _collate(items):
@@ -485,12 +488,7 @@ def fusion_crops(data: list, batch: int, side: int, g: torch.Generator) -> list[
 
 def save_detail_fusion(net: DetailFusionNet, out_dir, name: str = "patch_detail_fusion") -> Path:
     "Write `name.safetensors` and `name.json` (its DetailFusionConfig, for `load_detail_fusion`)."
-    from safetensors.torch import save_file
-
-    out = Path(out_dir)
-    sd = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    atomic_write(out / f"{name}.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(net.cfg), indent=1)))
-    return atomic_write(out / f"{name}.safetensors", lambda tmp: save_file(sd, tmp))
+    return save_weights_with_config(net.state_dict(), net.cfg, out_dir, name)
 
 # %% ../nbs/41_patch_train.ipynb #c018t
 def train_detail_fusion(cfg: DetailFusionTrainConfig) -> TrainResult:
