@@ -602,37 +602,46 @@ class DetailTransferPatchInpainter(PatchInpainter):
 class DetailFusionConfig:
     "The learned fusion of `patch_detail`: per-pixel shares of PatchMatch's detail and structure in the hole."
 
-    channels: int = 32  # width of the five 3×3 convolutions (dilations 1, 2, 4, 8, 1)
+    channels: int = 32  # width of the 3×3 convolutions
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1)  # one 3×3 convolution (and SiLU) per entry, with that dilation
     sigma: float = 3.0  # σ in pixels of the Gaussian that splits PatchMatch's fill into structure and detail
     structure: bool = True  # also predict a share of PatchMatch's structure (False: a share of its detail only)
+    residual: bool = False  # also predict a free RGB correction of the fill in the hole (its head starts at zero)
 
     @classmethod
     def from_dict(cls, d: dict) -> "DetailFusionConfig":
-        "A config from its JSON form."
+        "A config from its JSON form (fields it lacks keep their defaults: older files load as they were trained)."
+        d = dict(d)
+        if "dilations" in d:
+            d["dilations"] = tuple(d["dilations"])
         return cls(**d)
 
 # %% ../nbs/40_patch_network.ipynb #c039g
 class DetailFusionNet(nn.Module):
-    "Per hole pixel, the share of PatchMatch's detail (and structure) put on the network's fill."
+    "Per hole pixel, the share of PatchMatch's detail (and structure) put on the network's fill, and a correction."
 
     def __init__(self, cfg: DetailFusionConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or DetailFusionConfig()
         layers, cin = [], 10
-        for d in (1, 2, 4, 8, 1):
+        for d in cfg.dilations:
             layers += [nn.Conv2d(cin, cfg.channels, 3, padding=d, dilation=d), nn.SiLU()]
             cin = cfg.channels
-        head = nn.Conv2d(cfg.channels, 2 if cfg.structure else 1, 1)
+        self.n_shares = 2 if cfg.structure else 1
+        head = nn.Conv2d(cfg.channels, self.n_shares + 3 * cfg.residual, 1)
         nn.init.zeros_(head.weight)  # untrained: the fixed rule, half the detail and (almost) none of the structure
-        head.bias.data = torch.tensor([0.0, -3.0][: head.out_channels])
+        head.bias.data = torch.tensor([0.0, -3.0][: self.n_shares] + [0.0] * (3 * cfg.residual))
         self.net = nn.Sequential(*layers, head)
 
     def forward(self, patch, pm, detail, mask) -> tuple[torch.Tensor, torch.Tensor]:
         "The fused fill `[B,3,H,W]` and the shares `[B,1|2,H,W]` (detail, structure) from both fills, `detail`, `mask`."
-        share = torch.sigmoid(self.net(torch.cat([patch * 2 - 1, pm * 2 - 1, detail * 4, mask * 2 - 1], 1)))
+        raw = self.net(torch.cat([patch * 2 - 1, pm * 2 - 1, detail * 4, mask * 2 - 1], 1))
+        share = torch.sigmoid(raw[:, : self.n_shares])
         change = share[:, :1] * detail
         if self.cfg.structure:
-            change = change + share[:, 1:] * (pm - detail - patch)
+            change = change + share[:, 1:2] * (pm - detail - patch)
+        if self.cfg.residual:
+            change = change + raw[:, self.n_shares :]
         return patch + mask * change, share
 
 # %% ../nbs/40_patch_network.ipynb #c039i
