@@ -68,17 +68,27 @@ def _value_type(hint, default):
 
 
 def add_config_flags(
-    parser, cls, rename: dict | None = None, aliases: dict | None = None, skip=(), dest_prefix: str = ""
+    parser,
+    cls,
+    rename: dict | None = None,
+    aliases: dict | None = None,
+    skip=(),
+    dest_prefix: str = "",
+    defaults=None,
 ) -> None:
     """One flag per field of the config dataclass `cls` (nested configs flattened): `--field-name` with the field's
-    comment as help, its default, its type; the snake spelling and `aliases[field]` as hidden aliases."""
+    comment as help, its default, its type; the snake spelling and `aliases[field]` as hidden aliases. A nested
+    config's flags default to the values of the parent's default instance (`defaults`), not of the nested class."""
     rename, aliases = rename or {}, aliases or {}
     hints, helps = typing.get_type_hints(cls), docments(cls)
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
         hint = hints[f.name]
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if defaults is not None:
+            default = getattr(defaults, f.name)
+        else:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         if dataclasses.is_dataclass(hint):
             add_config_flags(
                 parser.add_argument_group(f"{f.name}: {helps.get(f.name) or hint.__doc__}"),
@@ -87,6 +97,7 @@ def add_config_flags(
                 aliases,
                 skip,
                 f"{dest_prefix}{f.name}.",
+                default,
             )
             continue
         name = rename.get(f.name, f.name.replace("_", "-"))

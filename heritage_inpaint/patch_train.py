@@ -459,13 +459,15 @@ class DetailFusionTrainConfig:
 
     fills_dir: str = "outputs/fusion_fills"  # folder of .npz fills
     out_dir: str = "outputs/patch_detail_fusion"  # patch_detail_fusion.safetensors + .json, checkpoints/, logs/
-    fusion: DetailFusionConfig = field(default_factory=DetailFusionConfig)
+    fusion: DetailFusionConfig = field(  # the shipped fusion's shape
+        default_factory=lambda: DetailFusionConfig(channels=64, dilations=(1, 2, 4, 8, 16, 1), residual=True)
+    )
     steps: int = 2000  # optimizer steps
     batch: int = 32  # crops per step
     crop: int = 96  # crop side in pixels, around a random hole pixel
     lr: float = 1e-3  # Adam learning rate (cosine decay after a warm-up of 100 steps or a tenth of the run)
-    w_lpips: float = 0.1  # weight of the masked LPIPS-alex term beside the masked MSE
-    w_ssim: float = 0.0  # weight of the masked (1 − SSIM) term (the SSIM map of the benchmarks, over hole pixels)
+    w_lpips: float = 0.05  # weight of the masked LPIPS-alex term beside the masked MSE
+    w_ssim: float = 0.05  # weight of the masked (1 − SSIM) term (the SSIM map of the benchmarks, over hole pixels)
     max_photo: int | None = None  # train on photographs with a smaller index only (the rest: a holdout)
     checkpoint_every: int = 500  # steps between checkpoints
     keep_checkpoints: int = 2  # newest checkpoints kept
