@@ -610,11 +610,8 @@ class DetailFusionConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DetailFusionConfig":
-        "A config from its JSON form (fields it lacks keep their defaults: older files load as they were trained)."
-        d = dict(d)
-        if "dilations" in d:
-            d["dilations"] = tuple(d["dilations"])
-        return cls(**d)
+        "A config from its JSON form (lists back to tuples; fields it lacks keep their defaults, as older files need)."
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 # %% ../nbs/40_patch_network.ipynb #c039g
 class DetailFusionNet(nn.Module):

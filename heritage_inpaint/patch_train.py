@@ -37,8 +37,8 @@ __all__ = ['HOLE_KINDS', 'STRATEGIES', 'HOLE_RECIPE', 'PERCEPTUAL_RECIPE', 'ADVE
            'PatchAwareDataset', 'PatchTrainConfig', 'supervision', 'log_residual_kl', 'tone_view', 'hole_composite',
            'patch_losses', 'patch_discriminator_loss', 'save_weights_with_config', 'save_patch_weights', 'validate',
            'train_patch', 'make_detail_fusion_fills', 'save_npz', 'read_fusion_fill', 'fusion_fill_files',
-           'DetailFusionTrainConfig', 'fusion_crops', 'save_detail_fusion', 'masked_ssim', 'train_detail_fusion',
-           'evaluate_inpainter', 'run_patch_ab']
+           'DetailFusionTrainConfig', 'fusion_crops', 'save_detail_fusion', 'train_detail_fusion', 'evaluate_inpainter',
+           'run_patch_ab']
 
 # %% ../nbs/41_patch_train.ipynb #c005
 HOLE_KINDS = ("thin", "medium", "thick")
@@ -493,18 +493,11 @@ def save_detail_fusion(net: DetailFusionNet, out_dir, name: str = "patch_detail_
     "Write `name.safetensors` and `name.json` (its DetailFusionConfig, for `load_detail_fusion`)."
     return save_weights_with_config(net.state_dict(), net.cfg, out_dir, name)
 
-# %% ../nbs/41_patch_train.ipynb #c018q
-def masked_ssim(out: torch.Tensor, img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "Differentiable SSIM per image `[B]`: torchmetrics' Gaussian SSIM map averaged over the pixels where `mask` = 1."
-    from torchmetrics.functional import structural_similarity_index_measure as tm_ssim
-
-    _, full = tm_ssim(out.float(), img.float(), data_range=1.0, return_full_image=True, reduction="none")
-    return (full.mean(1, keepdim=True) * mask).sum((1, 2, 3)) / mask.sum((1, 2, 3)).clamp(min=1)
-
 # %% ../nbs/41_patch_train.ipynb #c018t
 def train_detail_fusion(cfg: DetailFusionTrainConfig) -> TrainResult:
     "Train `DetailFusionNet` on stored fills; `history` rows hold the `Train/…` losses and mean shares."
     from heritage_inpaint.lpips import LPIPS
+    from heritage_inpaint.metrics import ssim as masked_ssim
 
     files = fusion_fill_files(cfg.fills_dir, cfg.max_photo)
     if not files:
@@ -526,7 +519,7 @@ def train_detail_fusion(cfg: DetailFusionTrainConfig) -> TrainResult:
         area = mask.sum((1, 2, 3)).clamp(min=1)
         mse = ((out - img) ** 2).mean(1, keepdim=True).mul(mask).sum((1, 2, 3)) / area
         lp = (lpips_net(out, img, spatial=True) * mask).sum((1, 2, 3)) / area
-        ss = masked_ssim(out, img, mask)
+        ss = masked_ssim(out, img, mask).float()  # the benchmarks' masked SSIM
         loss = (mse + cfg.w_lpips * lp + cfg.w_ssim * (1 - ss)).mean()
         check_finite_loss(loss, step + 1)
         run.acc.backward(loss)
