@@ -37,8 +37,8 @@ __all__ = ['HOLE_KINDS', 'STRATEGIES', 'HOLE_RECIPE', 'PERCEPTUAL_RECIPE', 'ADVE
            'PatchAwareDataset', 'PatchTrainConfig', 'supervision', 'log_residual_kl', 'tone_view', 'hole_composite',
            'patch_losses', 'patch_discriminator_loss', 'save_weights_with_config', 'save_patch_weights', 'validate',
            'train_patch', 'make_detail_fusion_fills', 'save_npz', 'read_fusion_fill', 'fusion_fill_files',
-           'DetailFusionTrainConfig', 'fusion_crops', 'save_detail_fusion', 'train_detail_fusion', 'evaluate_inpainter',
-           'run_patch_ab']
+           'DetailFusionTrainConfig', 'fusion_crops', 'save_detail_fusion', 'fusion_mse_term', 'train_detail_fusion',
+           'evaluate_inpainter', 'run_patch_ab']
 
 # %% ../nbs/41_patch_train.ipynb #c005
 HOLE_KINDS = ("thin", "medium", "thick")
@@ -468,6 +468,8 @@ class DetailFusionTrainConfig:
     lr: float = 1e-3  # Adam learning rate (cosine decay after a warm-up of 100 steps or a tenth of the run)
     w_lpips: float = 0.05  # weight of the masked LPIPS-alex term beside the masked MSE
     w_ssim: float = 0.05  # weight of the masked (1 − SSIM) term (the SSIM map of the benchmarks, over hole pixels)
+    log_mse: bool = False  # the MSE term as each crop's log MSE, scaled by the batch's mean MSE (`fusion_mse_term`)
+    augment: bool = False  # turn and flip each crop at random (the 8 symmetries of the square)
     max_photo: int | None = None  # train on photographs with a smaller index only (the rest: a holdout)
     checkpoint_every: int = 500  # steps between checkpoints
     keep_checkpoints: int = 2  # newest checkpoints kept
@@ -476,7 +478,13 @@ class DetailFusionTrainConfig:
     seed: int = 0  # seeds initialisation and every crop
 
 # %% ../nbs/41_patch_train.ipynb #c018d
-def fusion_crops(data: list, batch: int, side: int, g: torch.Generator) -> list[torch.Tensor]:
+def fusion_crops(
+    data: list,  # stored fills, each a tuple of `[C,H,W]` tensors (photo, mask, …) as `read_fusion_fill` gives them
+    batch: int,  # crops
+    side: int,  # crop side in pixels
+    g: torch.Generator,  # every random draw (fill, hole pixel, symmetry)
+    augment: bool = False,  # also turn each crop by k·90° and flip it at random (False: the crops of earlier runs)
+) -> list[torch.Tensor]:
     "`batch` crops of `side`² around random hole pixels of random stored fills, stacked per tensor kind."
     crops = []
     for _ in range(batch):
@@ -485,13 +493,27 @@ def fusion_crops(data: list, batch: int, side: int, g: torch.Generator) -> list[
         k = int(torch.randint(len(ys), (), generator=g))
         y0 = int(min(max(int(ys[k]) - side // 2, 0), fill[0].shape[1] - side))
         x0 = int(min(max(int(xs[k]) - side // 2, 0), fill[0].shape[2] - side))
-        crops.append([t[:, y0 : y0 + side, x0 : x0 + side].float() for t in fill])
+        crop = [t[:, y0 : y0 + side, x0 : x0 + side].float() for t in fill]
+        if augment:
+            turns, flip = (int(torch.randint(n, (), generator=g)) for n in (4, 2))
+            crop = [torch.rot90(t, turns, (1, 2)).flip(2) if flip else torch.rot90(t, turns, (1, 2)) for t in crop]
+        crops.append(crop)
     return [torch.stack(z) for z in zip(*crops)]
 
 
 def save_detail_fusion(net: DetailFusionNet, out_dir, name: str = "patch_detail_fusion") -> Path:
     "Write `name.safetensors` and `name.json` (its DetailFusionConfig, for `load_detail_fusion`)."
     return save_weights_with_config(net.state_dict(), net.cfg, out_dir, name)
+
+# %% ../nbs/41_patch_train.ipynb #c018e
+def fusion_mse_term(
+    mse: torch.Tensor,  # `[B]` masked MSE of each crop
+    log: bool = False,  # False: the MSE itself; True: mean(MSE) (detached) × ln(MSE), per crop
+) -> torch.Tensor:
+    "The per-crop MSE term of the fusion loss; its log form weights each crop's *relative* error alike."
+    if not log:
+        return mse
+    return mse.detach().mean() * torch.log(mse + 1e-8)
 
 # %% ../nbs/41_patch_train.ipynb #c018t
 def train_detail_fusion(cfg: DetailFusionTrainConfig) -> TrainResult:
@@ -514,13 +536,14 @@ def train_detail_fusion(cfg: DetailFusionTrainConfig) -> TrainResult:
     start = run.start(net, opt, sched)
     for step in run.progress(cfg.steps, "train detail fusion"):
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # the crops of a step survive a resume
-        img, mask, patch, pm, detail = (t.to(run.device) for t in fusion_crops(data, cfg.batch, side, g))
+        crops = fusion_crops(data, cfg.batch, side, g, cfg.augment)
+        img, mask, patch, pm, detail = (t.to(run.device) for t in crops)
         out, share = wrapped(patch, pm, detail, mask)
         area = mask.sum((1, 2, 3)).clamp(min=1)
         mse = ((out - img) ** 2).mean(1, keepdim=True).mul(mask).sum((1, 2, 3)) / area
         lp = (lpips_net(out, img, spatial=True) * mask).sum((1, 2, 3)) / area
         ss = masked_ssim(out, img, mask).float()  # the benchmarks' masked SSIM
-        loss = (mse + cfg.w_lpips * lp + cfg.w_ssim * (1 - ss)).mean()
+        loss = (fusion_mse_term(mse, cfg.log_mse) + cfg.w_lpips * lp + cfg.w_ssim * (1 - ss)).mean()
         check_finite_loss(loss, step + 1)
         run.acc.backward(loss)
         opt.step()
