@@ -447,9 +447,14 @@ def read_fusion_fill(path, sigma: float) -> tuple[torch.Tensor, ...]:
     return img, torch.from_numpy(arrays[1])[None].float(), patch, pm, texture_detail(pm, sigma)
 
 
-def fusion_fill_files(folder, max_photo: int | None = None) -> list[Path]:
-    "The stored fills of `folder` (photographs below index `max_photo` only, when given)."
-    files = sorted(Path(folder).glob("*.npz"))
+def fusion_fill_files(folders, max_photo: int | None = None) -> list[Path]:
+    "The stored fills of `folders` (one, or several comma-separated in that order), photographs below `max_photo` only."
+    files = []
+    for folder in str(folders).split(","):
+        found = sorted(Path(folder).glob("*.npz"))
+        if not found:
+            raise InputError(f"{folder}: no .npz fills to train on (make_detail_fusion_fills writes them)")
+        files += found
     return [p for p in files if max_photo is None or int(p.name.split("_")[0]) < max_photo]
 
 # %% ../nbs/41_patch_train.ipynb #c018c
@@ -457,7 +462,7 @@ def fusion_fill_files(folder, max_photo: int | None = None) -> list[Path]:
 class DetailFusionTrainConfig:
     "A training run of `patch_detail`'s learned fusion on stored fills (`make_detail_fusion_fills`)."
 
-    fills_dir: str = "outputs/fusion_fills"  # folder of .npz fills
+    fills_dir: str = "outputs/fusion_fills"  # folder of .npz fills (several: comma-separated; the shipped run: two)
     out_dir: str = "outputs/patch_detail_fusion"  # patch_detail_fusion.safetensors + .json, checkpoints/, logs/
     fusion: DetailFusionConfig = field(  # the shipped fusion's shape
         default_factory=lambda: DetailFusionConfig(channels=64, dilations=(1, 2, 4, 8, 16, 1), residual=True)
@@ -469,7 +474,7 @@ class DetailFusionTrainConfig:
     w_lpips: float = 0.05  # weight of the masked LPIPS-alex term beside the masked MSE
     w_ssim: float = 0.05  # weight of the masked (1 − SSIM) term (the SSIM map of the benchmarks, over hole pixels)
     log_mse: bool = False  # the MSE term as each crop's log MSE, scaled by the batch's mean MSE (`fusion_mse_term`)
-    augment: bool = False  # turn and flip each crop at random (the 8 symmetries of the square)
+    augment: bool = True  # turn and flip each crop at random (the 8 symmetries of the square; False: rounds 1–2)
     max_photo: int | None = None  # train on photographs with a smaller index only (the rest: a holdout)
     checkpoint_every: int = 500  # steps between checkpoints
     keep_checkpoints: int = 2  # newest checkpoints kept
@@ -523,7 +528,7 @@ def train_detail_fusion(cfg: DetailFusionTrainConfig) -> TrainResult:
 
     files = fusion_fill_files(cfg.fills_dir, cfg.max_photo)
     if not files:
-        raise InputError(f"{cfg.fills_dir}: no .npz fills to train on (make_detail_fusion_fills writes them)")
+        raise InputError(f"{cfg.fills_dir}: no fills below photograph {cfg.max_photo} to train on")
     data = [tuple(t.half() for t in read_fusion_fill(p, cfg.fusion.sigma)) for p in files]
     side = min(cfg.crop, *(min(fill[0].shape[-2:]) for fill in data))
     run = TrainingRun("patch_detail_fusion", cfg)
