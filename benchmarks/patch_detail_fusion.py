@@ -2,14 +2,16 @@
 and structure) against the fixed rule, the network alone and PatchMatch, on stored fills.
 
     python benchmarks/patch_detail_fusion.py fills --images <bsds>/train --to /tmp/fills/train --procs 16
+    python benchmarks/patch_detail_fusion.py fills --images <bsds>/train --seed0 20000 --to /tmp/fills/b --procs 16
     python benchmarks/patch_detail_fusion.py fills --images <bsds>/val --seed0 0 --to /tmp/fills/val --procs 2
-    python benchmarks/patch_detail_fusion.py train --fills-dir /tmp/fills/train --out-dir /tmp/fusion_a --w-lpips 0.1
+    python benchmarks/patch_detail_fusion.py train --fills-dir /tmp/fills/train,/tmp/fills/b --out-dir /tmp/fusion_a
     python benchmarks/patch_detail_fusion.py score --fills /tmp/fills/val --fusions /tmp/fusion_a,/tmp/fusion_b \
         --out benchmarks/results/patch_detail_fusion.json
 
 Train fills use holes seeded from 10000 on BSDS500 *train*; val fills use `random_mask(kind, seed=index)` on
 BSDS500 val, the holes of `patch_quality.py`, so the rows compare with its table (the network's and PatchMatch's
-fills are the same calls, seed 0). `train` takes every field of `DetailFusionTrainConfig` as a flag.
+fills are the same calls, seed 0). `train` takes every field of `DetailFusionTrainConfig` as a flag; its defaults
+are the shipped round-3 recipe (both train folders, crops turned and flipped).
 """
 
 import argparse, json, time
