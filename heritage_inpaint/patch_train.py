@@ -501,7 +501,8 @@ def fusion_crops(
         crop = [t[:, y0 : y0 + side, x0 : x0 + side].float() for t in fill]
         if augment:
             turns, flip = (int(torch.randint(n, (), generator=g)) for n in (4, 2))
-            crop = [torch.rot90(t, turns, (1, 2)).flip(2) if flip else torch.rot90(t, turns, (1, 2)) for t in crop]
+            crop = [torch.rot90(t, turns, (1, 2)) for t in crop]
+            crop = [t.flip(2) for t in crop] if flip else crop
         crops.append(crop)
     return [torch.stack(z) for z in zip(*crops)]
 
