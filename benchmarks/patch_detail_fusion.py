@@ -7,10 +7,13 @@ and structure) against the fixed rule, the network alone and PatchMatch, on stor
     python benchmarks/patch_detail_fusion.py train --fills-dir /tmp/fills/train,/tmp/fills/b --out-dir /tmp/fusion_a
     python benchmarks/patch_detail_fusion.py score --fills /tmp/fills/val --fusions /tmp/fusion_a,/tmp/fusion_b \
         --out benchmarks/results/patch_detail_fusion.json
+    python benchmarks/patch_detail_fusion.py demo --fusions shipped,/tmp/fusion_a --out /tmp/demo_photos.json
 
 Train fills use holes seeded from 10000 on BSDS500 *train*; val fills use `random_mask(kind, seed=index)` on
 BSDS500 val, the holes of `patch_quality.py`, so the rows compare with its table (the network's and PatchMatch's
-fills are the same calls, seed 0). `train` takes every field of `DetailFusionTrainConfig` as a flag; its defaults
+fills are the same calls, seed 0). `demo` scores fusions on the five embedded photographs of `make demo` (never
+used for a choice) with the report's masks and PatchMatch seed: the `demo_photos` block of the JSON; `shipped` names
+the packaged fusion. `train` takes every field of `DetailFusionTrainConfig` as a flag; its defaults
 are the shipped round-3 recipe (both train folders, crops turned and flipped).
 """
 
@@ -22,8 +25,12 @@ import numpy as np
 import torch
 
 from heritage_inpaint.cli import add_config_flags, config_from_args
+from heritage_inpaint.inpainters import PatchMatchInpainter, blend_known
+from heritage_inpaint.io import load_image, load_mask, pair_images_masks
 from heritage_inpaint.metrics import image_metrics
-from heritage_inpaint.patch_network import fuse_detail, load_detail_fusion
+from heritage_inpaint.patch_network import PatchInpainter, default_fusion_weights, fuse_detail, load_detail_fusion
+from heritage_inpaint.report import ReportConfig
+from heritage_inpaint.samples import sample_dir
 from heritage_inpaint.patch_train import (
     HOLE_KINDS,
     DetailFusionTrainConfig,
@@ -86,6 +93,32 @@ def score(a) -> None:
         print(name, {k: [round(v[m], 3) for m in ("psnr", "ssim", "lpips")] for k, v in kinds.items()})
 
 
+def demo(a) -> None:
+    "Masked PSNR / SSIM / LPIPS of each fusion on the five embedded photographs, as `make demo` fills them."
+    weights = {
+        ("shipped" if d == "shipped" else Path(d).name): (
+            default_fusion_weights() if d == "shipped" else Path(d) / "patch_detail_fusion.safetensors"
+        )
+        for d in a.fusions.split(",")
+    }
+    nets = {name: load_detail_fusion(w) for name, w in weights.items()}
+    pairs = pair_images_masks(sample_dir() / "images", sample_dir() / "masks").pairs
+    network, patchmatch = PatchInpainter(device="cpu"), PatchMatchInpainter()
+    per_photo = {}
+    for stem, image_path, mask_path in pairs:
+        img = load_image(image_path)
+        mask = load_mask(mask_path, "black", size=tuple(img.shape[-2:]))
+        fill, pm = network(img, mask), patchmatch(img, mask, ReportConfig.seed)  # the report's seed (one row)
+        for name, net in nets.items():
+            s = image_metrics(blend_known(fuse_detail(net, fill, pm, mask).clamp(0, 1), img, mask), img, mask)
+            per_photo.setdefault(name, {})[stem] = [s["psnr_masked"], s["ssim_masked"], s["lpips_masked"]]
+    mean = {name: [float(np.mean([v[i] for v in r.values()])) for i in range(3)] for name, r in per_photo.items()}
+    what = "the five embedded photographs and masks of make demo; masked PSNR / SSIM / LPIPS-alex, mean over five"
+    Path(a.out).write_text(json.dumps(dict(what=what, mean=mean, per_photo=per_photo), indent=1) + "\n")
+    for name, m in mean.items():
+        print(name, [round(x, 3) for x in m], flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -101,11 +134,14 @@ def main():
     s.add_argument("--fusions", default="", help="comma-separated training folders (their name labels the row)")
     s.add_argument("--procs", type=int, default=2)
     s.add_argument("--out", required=True)
+    d = sub.add_parser("demo", help="masked metrics of each fusion on the five embedded demo photographs")
+    d.add_argument("--fusions", default="shipped", help="comma-separated training folders, or `shipped`")
+    d.add_argument("--out", required=True)
     a = ap.parse_args()
     if a.cmd == "train":
         print(train_detail_fusion(config_from_args(DetailFusionTrainConfig, a)).history[-1])
     else:
-        {"fills": make_fills, "score": score}[a.cmd](a)
+        {"fills": make_fills, "score": score, "demo": demo}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """Time the patch inpainter on a 1024² image with a medium hole: full size against `max_work_side`, per model.
 
     python benchmarks/patch_speed.py --weights a.safetensors,b.safetensors --work-sides 0,512,384 --out results/x.json
+    python benchmarks/patch_speed.py --weights patch_net.safetensors --detail --work-sides 512,384 --out results/y.json
+
+With `--detail`, `patch_detail` (the first weights' network, PatchMatch and the shipped fusion) is timed as well at
+full size and at each work size, beside PatchMatch alone at full size (the plain way it adds to).
 
 Median of `--reps` calls after 2 warm-up calls, on CUDA when it is there (else the CPU, with its thread count).
 Each row also gives the masked PSNR of its fill against the full-size fill of the same model (the reference path),
@@ -15,10 +19,11 @@ from pathlib import Path
 
 import torch
 
+from heritage_inpaint.inpainters import PatchMatchInpainter
 from heritage_inpaint.io import list_images, load_image
 from heritage_inpaint.masks import random_mask
 from heritage_inpaint.metrics import image_metrics, psnr
-from heritage_inpaint.patch_network import PatchBasedInpainting, load_patch_model
+from heritage_inpaint.patch_network import DetailTransferPatchInpainter, PatchBasedInpainting, load_patch_model
 
 
 def medium_hole_1024() -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,6 +56,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--val", default=None, help="BSDS500 val folder: also score each setting on upsampled photos")
     ap.add_argument("--quality-images", type=int, default=10)
+    ap.add_argument("--detail", action="store_true", help="also time patch_detail and PatchMatch alone")
     a = ap.parse_args()
     photos = []
     if a.val:
@@ -86,6 +92,8 @@ def main():
                 rows[-1]["upsampled_val_lpips_masked"] = sum(s["lpips_masked"] for s in scores) / len(scores)
 
             print(rows[-1], flush=True)
+    if a.detail:
+        rows += detail_rows(a.weights.split(",")[0], a.work_sides, img, mask, photos, a.reps, device)
     res = dict(
         image="1024x1024, random_mask('medium', seed=0)",
         device=torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads",
@@ -94,6 +102,32 @@ def main():
     )
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1))
+
+
+def detail_rows(weights, work_sides, img, mask, photos, reps, device) -> list[dict]:
+    "Rows for `patch_detail` at full size and at each work size, and for PatchMatch alone at full size."
+    pm = PatchMatchInpainter()
+    methods = {"patchmatch": (None, pm)}
+    for side in (0, *(int(s) for s in work_sides.split(","))):
+        methods[f"patch_detail@{side}"] = (side, DetailTransferPatchInpainter(weights, device, max_work_side=side))
+    ref = methods["patch_detail@0"][1](img, mask, 0)
+    rows = []
+    for name, (side, fill) in methods.items():
+        out = fill(img, mask, 0)
+        row = dict(
+            method=name.split("@")[0],
+            weights=Path(weights).name if side is not None else None,
+            max_work_side=side,
+            seconds=median_seconds(lambda: fill(img, mask, 0), reps),
+            psnr_vs_full_size_db=psnr(out, ref, mask).item() if side else None,
+        )
+        if photos:
+            scores = [image_metrics(fill(p, h, 0), p, h) for p, h in photos]
+            row["upsampled_val_psnr_masked"] = sum(s["psnr_masked"] for s in scores) / len(scores)
+            row["upsampled_val_lpips_masked"] = sum(s["lpips_masked"] for s in scores) / len(scores)
+        print(row, flush=True)
+        rows.append(row)
+    return rows
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ from .tiling import gaussian_tile_weights
 __all__ = ['PatchNetConfig', 'Hole', 'HoleDetector', 'PatchExtractor', 'coarse_fill', 'telea_fill', 'base_fill', 'GatedConv',
            'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention', 'RegionSeparatedAttention', 'FourierUnit',
            'haar_dwt', 'haar_idwt', 'PatchNetwork', 'log_cap', 'apply_residual', 'target_residual', 'PatchFusion',
-           'PatchBasedInpainting', 'context_window', 'load_linear_image', 'read_weights_with_config',
-           'load_patch_model', 'default_patch_weights', 'PatchInpainter', 'PerceptualPatchInpainter', 'texture_detail',
-           'DetailTransferPatchInpainter', 'DetailFusionConfig', 'DetailFusionNet', 'load_detail_fusion',
-           'default_fusion_weights', 'fuse_detail']
+           'fill_at_work_size', 'PatchBasedInpainting', 'context_window', 'load_linear_image',
+           'read_weights_with_config', 'load_patch_model', 'default_patch_weights', 'PatchInpainter',
+           'PerceptualPatchInpainter', 'texture_detail', 'DetailTransferPatchInpainter', 'DetailFusionConfig',
+           'DetailFusionNet', 'load_detail_fusion', 'default_fusion_weights', 'fuse_detail']
 
 # %% ../nbs/40_patch_network.ipynb #c005
 @dataclass
@@ -395,6 +395,19 @@ class PatchFusion:
         fused = acc / norm.clamp_min(1e-12)
         return torch.where(mask > 0.5, fused, image)
 
+# %% ../nbs/40_patch_network.ipynb #c030w
+def fill_at_work_size(fill, image: torch.Tensor, mask: torch.Tensor, side: int) -> torch.Tensor:
+    "`fill(image, mask)` at `side` pixels on the shorter side when the image is larger, upsampled into the hole."
+    H, W = image.shape[-2:]
+    if not side or min(H, W) <= side:
+        return fill(image, mask)
+    size = (round(H * side / min(H, W)), round(W * side / min(H, W)))
+    small = F.interpolate(image[None], size=size, mode="area")[0]
+    small_mask = (F.interpolate(mask[None], size=size, mode="area")[0] > 0).to(mask.dtype)  # every partly covered pixel
+    filled = fill(small, small_mask).to(image)
+    up = F.interpolate(filled[None], size=(H, W), mode="bicubic", align_corners=False)[0].clamp_min(0)
+    return torch.where(mask > 0.5, up, image)
+
 # %% ../nbs/40_patch_network.ipynb #c031
 class PatchBasedInpainting(nn.Module):
     "Hole detection → patches (+ context) → PatchNetwork → residual → fusion; `inpaint(image, mask)` on whole images."
@@ -425,12 +438,8 @@ class PatchBasedInpainting(nn.Module):
             return self._inpaint_full_size(image, mask, batch)
         dev = next(self.parameters()).device
         img, mk = image.to(dev).float(), mask.to(dev).float()
-        size = (round(H * side / min(H, W)), round(W * side / min(H, W)))
-        small = F.interpolate(img[None], size=size, mode="area")[0]
-        small_mask = (F.interpolate(mk[None], size=size, mode="area")[0] > 0).float()  # every partly covered pixel
-        filled = self._inpaint_full_size(small, small_mask, batch)
-        up = F.interpolate(filled[None], size=(H, W), mode="bicubic", align_corners=False)[0].clamp_min(0)
-        return torch.where(mk > 0.5, up, img).to(image.device, image.dtype)
+        out = fill_at_work_size(lambda i, m: self._inpaint_full_size(i, m, batch), img, mk, side)
+        return out.to(image.device, image.dtype)
 
     def _inpaint_full_size(self, image: torch.Tensor, mask: torch.Tensor, batch: int) -> torch.Tensor:
         P = self.cfg.patch_size
@@ -583,19 +592,29 @@ class DetailTransferPatchInpainter(PatchInpainter):
         amount: float | None = None,  # a fixed share of the detail everywhere (0.5: the first rule); None: learned
         patchmatch=None,  # the texture source (None: `PatchMatchInpainter()`)
         fusion: str | Path | None = None,  # learned fusion weights (None: the shipped `patch_detail_fusion`)
+        max_work_side: int | None = None,  # larger images: all three steps at this shorter side (None: the network's)
     ):
         super().__init__(weights, device)
         self.sigma, self.amount = sigma, amount
         self.patchmatch = patchmatch or PatchMatchInpainter()
         dev = next(self.model.parameters()).device
         self.fusion = None if amount is not None else load_detail_fusion(fusion or default_fusion_weights(), dev)
+        self.max_work_side = self.model.cfg.max_work_side if max_work_side is None else max_work_side
 
     def __call__(self, image, mask, seed=None):
-        fill = super().__call__(image, mask, seed)
-        pm = self.patchmatch(image, mask, seed)
+        check_pair(image, mask)
+        out = fill_at_work_size(lambda i, m: self._fill(i, m, seed), image.float(), mask.float(), self.max_work_side)
+        return blend_known(out.clamp(0, 1), image, mask)
+
+    def _fill(self, image, mask, seed):
+        "The fill at the size given: PatchMatch (C++, it releases the GIL) runs in a thread beside the network."
+        with ThreadPoolExecutor(1) as pool:
+            pm_job = pool.submit(self.patchmatch, image, mask, seed)
+            fill = super().__call__(image, mask, seed)
+            pm = pm_job.result()
         if self.fusion is None:
-            return blend_known((fill + self.amount * texture_detail(pm, self.sigma)).clamp(0, 1), image, mask)
-        return blend_known(fuse_detail(self.fusion, fill, pm, mask).clamp(0, 1), image, mask)
+            return fill + self.amount * texture_detail(pm, self.sigma)
+        return fuse_detail(self.fusion, fill, pm, mask)
 
 # %% ../nbs/40_patch_network.ipynb #c039f
 @dataclass
@@ -650,7 +669,7 @@ def load_detail_fusion(weights, device="cpu") -> DetailFusionNet:
         net.load_state_dict(sd)
     except RuntimeError as e:
         raise InputError(f"{weights}: weights do not match its config: {str(e).splitlines()[0][:200]}") from None
-    return net.to(device).eval()
+    return net.to(device, memory_format=torch.channels_last).eval()  # 1.6× faster convolutions on a CPU
 
 
 def default_fusion_weights() -> Path:
@@ -663,5 +682,14 @@ def fuse_detail(net: DetailFusionNet, fill: torch.Tensor, pm: torch.Tensor, mask
     "The fused fill `[3,H,W]` of the network's `fill` and PatchMatch's `pm` in `mask` (`[1,H,W]`)."
     dev = next(net.parameters()).device
     detail = texture_detail(pm.float().cpu(), net.cfg.sigma)
-    args = [t[None].float().to(dev) for t in (fill, pm, detail, mask)]
-    return net(*args)[0][0].to(fill.device, fill.dtype)
+    rows, cols = torch.nonzero(mask.amax(0) > 0, as_tuple=True)
+    if len(rows) == 0:
+        return fill.clone()
+    r = sum(net.cfg.dilations)  # how far the fusion sees: outside the hole's box grown by r its output is the fill
+    H, W = fill.shape[-2:]
+    y0, y1 = max(int(rows.min()) - r, 0), min(int(rows.max()) + r + 1, H)
+    x0, x1 = max(int(cols.min()) - r, 0), min(int(cols.max()) + r + 1, W)
+    box = [t[None, :, y0:y1, x0:x1].float().to(dev) for t in (fill, pm, detail, mask)]
+    out = fill.clone()
+    out[:, y0:y1, x0:x1] = net(*[t.contiguous(memory_format=torch.channels_last) for t in box])[0][0].to(out)
+    return out
