@@ -3,8 +3,10 @@ and structure) against the fixed rule, the network alone and PatchMatch, on stor
 
     python benchmarks/patch_detail_fusion.py fills --images <bsds>/train --to /tmp/fills/train --procs 16
     python benchmarks/patch_detail_fusion.py fills --images <bsds>/train --seed0 20000 --to /tmp/fills/b --procs 16
+    python benchmarks/patch_detail_fusion.py fills --images <bsds>/train --seed0 30000 --to /tmp/fills/c --procs 16
     python benchmarks/patch_detail_fusion.py fills --images <bsds>/val --seed0 0 --to /tmp/fills/val --procs 2
-    python benchmarks/patch_detail_fusion.py train --fills-dir /tmp/fills/train,/tmp/fills/b --out-dir /tmp/fusion_a
+    python benchmarks/patch_detail_fusion.py train --fills-dir /tmp/fills/train,/tmp/fills/b,/tmp/fills/c \
+        --out-dir /tmp/fusion_a
     python benchmarks/patch_detail_fusion.py score --fills /tmp/fills/val --fusions /tmp/fusion_a,/tmp/fusion_b \
         --out benchmarks/results/patch_detail_fusion.json
     python benchmarks/patch_detail_fusion.py demo --fusions shipped,/tmp/fusion_a --out /tmp/demo_photos.json
@@ -14,7 +16,7 @@ BSDS500 val, the holes of `patch_quality.py`, so the rows compare with its table
 fills are the same calls, seed 0). `demo` scores fusions on the five embedded photographs of `make demo` (never
 used for a choice) with the report's masks and PatchMatch seed: the `demo_photos` block of the JSON; `shipped` names
 the packaged fusion. `train` takes every field of `DetailFusionTrainConfig` as a flag; its defaults
-are the shipped round-3 recipe (both train folders, crops turned and flipped).
+are the shipped round-4 recipe (three train folders, 4000 steps, crops turned and flipped).
 """
 
 import argparse, json, time

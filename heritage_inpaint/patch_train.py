@@ -462,12 +462,12 @@ def fusion_fill_files(folders, max_photo: int | None = None) -> list[Path]:
 class DetailFusionTrainConfig:
     "A training run of `patch_detail`'s learned fusion on stored fills (`make_detail_fusion_fills`)."
 
-    fills_dir: str = "outputs/fusion_fills"  # folder of .npz fills (several: comma-separated; the shipped run: two)
+    fills_dir: str = "outputs/fusion_fills"  # folder of .npz fills (several: comma-separated; the shipped run: three)
     out_dir: str = "outputs/patch_detail_fusion"  # patch_detail_fusion.safetensors + .json, checkpoints/, logs/
     fusion: DetailFusionConfig = field(  # the shipped fusion's shape
         default_factory=lambda: DetailFusionConfig(channels=64, dilations=(1, 2, 4, 8, 16, 1), residual=True)
     )
-    steps: int = 2000  # optimizer steps
+    steps: int = 4000  # optimizer steps (rounds 1–3: 2000)
     batch: int = 32  # crops per step
     crop: int = 96  # crop side in pixels, around a random hole pixel
     lr: float = 1e-3  # Adam learning rate (cosine decay after a warm-up of 100 steps or a tenth of the run)
