@@ -432,13 +432,9 @@ class PatchBasedInpainting(nn.Module):
         "Fill the holes of `[3,H,W]` (mask `[1,H,W]`, 1 = fill); returns `[3,H,W]`, known pixels unchanged."
         if mask.sum() == 0:
             return image.clone()  # nothing to fill
-        H, W = image.shape[-2:]
-        side = self.cfg.max_work_side
-        if not side or min(H, W) <= side:
-            return self._inpaint_full_size(image, mask, batch)
         dev = next(self.parameters()).device
         img, mk = image.to(dev).float(), mask.to(dev).float()
-        out = fill_at_work_size(lambda i, m: self._inpaint_full_size(i, m, batch), img, mk, side)
+        out = fill_at_work_size(lambda i, m: self._inpaint_full_size(i, m, batch), img, mk, self.cfg.max_work_side)
         return out.to(image.device, image.dtype)
 
     def _inpaint_full_size(self, image: torch.Tensor, mask: torch.Tensor, batch: int) -> torch.Tensor:
