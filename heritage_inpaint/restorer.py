@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 __all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'SMALL_RESTORER', 'SMALL_UNET',
            'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE', 'RestorerConfig', 'clean_latent', 'OneStepRestorer',
            'add_restorer_lora', 'load_lora_file', 'saved_restorer_config', 'load_unet_weights', 'load_restorer',
-           'default_small_restorer_weights', 'fuse_lora', 'optimize_restorer', 'auto_tile_size', 'restore_image',
-           'conversion_note', 'restore_plan', 'restore_path', 'RestoreConfig', 'run_restore']
+           'default_small_restorer_weights', 'fuse_lora', 'optimize_restorer', 'auto_tile_size', 'dihedral',
+           'undo_dihedral', 'restore_image', 'conversion_note', 'restore_plan', 'restore_path', 'RestoreConfig',
+           'run_restore']
 
 # %% ../nbs/32_restorer.ipynb #c005
 HYPIR_TARGET_MODULES = (
@@ -346,6 +347,17 @@ def auto_tile_size(device: str | torch.device = "cuda", free_bytes: int | None =
     gib = free_bytes / 2**30
     return 1024 if gib >= 24 else 768 if gib >= 12 else 512 if gib >= 6 else 256
 
+# %% ../nbs/32_restorer.ipynb #c027d
+def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    "Copy `k` of the 8 flips and quarter turns of `[...,H,W]`: mirrored when `k` is odd, turned `k // 2` times."
+    return torch.rot90(x.flip(-1) if k % 2 else x, k // 2, (-2, -1))
+
+# %% ../nbs/32_restorer.ipynb #c027e
+def undo_dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    "The inverse of `dihedral(·, k)`."
+    x = torch.rot90(x, -(k // 2), (-2, -1))
+    return x.flip(-1) if k % 2 else x
+
 # %% ../nbs/32_restorer.ipynb #c028
 MIN_IMAGE_SIDE = 64
 
@@ -361,12 +373,22 @@ def restore_image(
     prompt: str | None = None,
     min_side: int = 512,
     tiles_per_call: int = 1,
+    self_ensemble: int = 1,
 ) -> torch.Tensor:
-    "Restore one LQ image `[3,H,W]` in [0,1]; returns `[3,round(H·upscale),round(W·upscale)]` in [0,1]."
+    """Restore one LQ image `[3,H,W]` in [0,1]; returns `[3,round(H·upscale),round(W·upscale)]` in [0,1].
+
+    `self_ensemble` 2 or 8: the mean of that many restorations of `dihedral` copies, each turned back."""
     if lq.dim() != 3 or lq.shape[0] != 3:
         raise InputError(f"restore_image: expected an RGB image [3,H,W], got {tuple(lq.shape)}")
     if min(lq.shape[-2:]) < MIN_IMAGE_SIDE:
         raise InputError(f"image of {lq.shape[-1]}×{lq.shape[-2]} px is under the {MIN_IMAGE_SIDE} px minimum side")
+    if self_ensemble not in (1, 2, 8):
+        raise InputError(f"--self-ensemble {self_ensemble}: expected 1, 2 or 8")
+    if self_ensemble > 1:
+        kw = dict(upscale=upscale, tile=tile, tile_stride=tile_stride, color_fix=color_fix, prompt=prompt)
+        kw.update(min_side=min_side, tiles_per_call=tiles_per_call)
+        passes = [undo_dihedral(restore_image(restorer, dihedral(lq, k), **kw), k) for k in range(self_ensemble)]
+        return torch.stack(passes).mean(0)
     dev = next(restorer.unet.parameters()).device
     target = (round(lq.shape[-2] * upscale), round(lq.shape[-1] * upscale))
     extra = max(1.0, min_side / min(target))
@@ -488,6 +510,7 @@ class RestoreConfig:
     fuse: bool = True  # merge the LoRA into the UNet weights (faster)
     compile: bool = False  # GPU: UNet and VAE in CUDA graphs (15–90 s per new image size, then 3–7× faster)
     tiles_per_call: int = 1  # tiles per network call (faster on a GPU, more memory)
+    self_ensemble: int = 1  # mean of 1 (off), 2 (+ the mirror image) or 8 (turns × mirror) passes; that many × the time
     seed: int = 0  # seeds the random-weight presets (inference is deterministic)
     device: str | None = None  # cuda | cpu (None: cuda when available)
     dtype: str | None = None  # fp32 | fp16 | bf16 (None: fp16 on a GPU, fp32 on the CPU)
@@ -498,6 +521,8 @@ class RestoreConfig:
         self.tile_size()
         if self.tiles_per_call < 1:
             raise InputError(f"--tiles-per-call {self.tiles_per_call}: expected at least 1")
+        if self.self_ensemble not in (1, 2, 8):
+            raise InputError(f"--self-ensemble {self.self_ensemble}: expected 1, 2 or 8")
         if self.dtype not in (None, "fp32", "fp16", "bf16"):
             raise InputError(f"--dtype {self.dtype}: expected fp32, fp16 or bf16")
 
@@ -550,4 +575,5 @@ def run_restore(cfg: RestoreConfig) -> list[Path]:
         color_fix=cfg.color_fix,
         min_side=min_side,
         tiles_per_call=cfg.tiles_per_call,
+        self_ensemble=cfg.self_ensemble,
     )
