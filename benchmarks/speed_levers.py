@@ -6,6 +6,9 @@ Parts (`--parts`, comma separated):
 - `unet`: the full SD2 UNet (fp16, random weights) per call at batch 1 / 2, 64² / 96² latents: eager, eager replayed
   from a captured CUDA graph, `torch.compile` default and `reduce-overhead`; the eager kernel profile at batch 1;
 - `vae`: the SD2 VAE encoder / decoder at 512²: eager, CUDA graph, compiled;
+- `sdpa`: the SD2 UNet per call (fp16, in a CUDA graph) with each SDPA backend forced (cuDNN, flash, memory-efficient)
+  and with channels-last weights, at `--sdpa-shapes`; each backend's attention time from the profiler and its output
+  against the default backend's;
 - `dpo`: one Region-Reg-DPO step (full architecture, LoRA r16, 512²) on 8- and 22-frame clips with the reference in
   fp32 (today) or bf16, gradient checkpointing on / off, frames in micro-batches.
 
@@ -132,6 +135,56 @@ def unet_part(res, save, compile_shapes):
             save()
 
 
+def sdpa_ms(fn) -> float:
+    "CUDA milliseconds spent inside `aten::scaled_dot_product_attention` during one call of `fn`."
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
+        fn()
+        torch.cuda.synchronize()
+    return sum(e.device_time_total for e in prof.key_averages() if e.key == "aten::scaled_dot_product_attention") / 1e3
+
+
+def sdpa_part(res, save, shapes):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    unet = build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda").unet
+    out = res.setdefault("sdpa", {})
+    for key in shapes:
+        b, h = (int(v) for v in key[1:].split("_"))
+        row = out.setdefault(key, {})
+        x = torch.randn(b, 9, h, h, device="cuda", dtype=torch.float16)
+        t = torch.full((b,), 500, device="cuda")
+        e = torch.randn(b, 77, 1024, device="cuda", dtype=torch.float16)
+        f = lambda: unet(x, t, e).sample
+        with torch.no_grad():
+            ref = f().float()
+            replay, _ = graphed(f)
+            row["default"] = dict(graph_ms=cuda_ms(replay), attention_ms=sdpa_ms(f))
+            for name in ("CUDNN_ATTENTION", "FLASH_ATTENTION", "EFFICIENT_ATTENTION"):
+                try:
+                    with sdpa_kernel(getattr(SDPBackend, name)):
+                        y = f().float()
+                        replay, _ = graphed(f)
+                        row[name] = dict(
+                            graph_ms=cuda_ms(replay),
+                            attention_ms=sdpa_ms(f),
+                            rel_l2_vs_default=((y - ref).norm() / ref.norm()).item(),
+                        )
+                except Exception:
+                    row[name] = dict(error=traceback.format_exc()[-800:])
+                print(key, name, row[name], flush=True)
+                save()
+            unet.to(memory_format=torch.channels_last)
+            replay, _ = graphed(f)
+            row["channels_last"] = dict(
+                graph_ms=cuda_ms(replay), rel_l2_vs_default=((f().float() - ref).norm() / ref.norm()).item()
+            )
+            unet.to(memory_format=torch.contiguous_format)
+        print(key, row, flush=True)
+        save()
+
+
 def vae_part(res, save):
     pipe = build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda")
     vae = pipe.vae
@@ -230,6 +283,7 @@ def main():
     ap.add_argument("--out", default="benchmarks/results/speed_levers.json")
     ap.add_argument("--parts", default="ceil,unet,vae")
     ap.add_argument("--compile-shapes", default="b2_64,b1_64")
+    ap.add_argument("--sdpa-shapes", default="b2_64,b2_96", help="batch_latent-side shapes of the sdpa part")
     ap.add_argument("--dpo", default="8:fp32:ckpt:8,8:bf16:ckpt:8,22:bf16:ckpt:22,22:bf16:ckpt:11,22:bf16:none:4")
     a = ap.parse_args()
     res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__)
@@ -243,6 +297,8 @@ def main():
         res["ceilings"] = ceilings()
         print(res["ceilings"], flush=True)
         save()
+    if "sdpa" in parts:
+        sdpa_part(res, save, a.sdpa_shapes.split(","))
     if "dpo" in parts:
         dpo_part(res, save, a.dpo.split(","))
     if "vae" in parts:
