@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'SMALL_RESTORER', 'SMALL_UNET',
-           'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE', 'RestorerConfig', 'clean_latent', 'OneStepRestorer',
-           'add_restorer_lora', 'load_lora_file', 'saved_restorer_config', 'load_unet_weights', 'load_restorer',
-           'default_small_restorer_weights', 'fuse_lora', 'optimize_restorer', 'auto_tile_size', 'dihedral',
-           'undo_dihedral', 'restore_image', 'conversion_note', 'restore_plan', 'restore_path', 'RestoreConfig',
-           'run_restore']
+           'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE', 'SELF_ENSEMBLE_PASSES', 'RestorerConfig', 'clean_latent',
+           'OneStepRestorer', 'add_restorer_lora', 'load_lora_file', 'saved_restorer_config', 'load_unet_weights',
+           'load_restorer', 'default_small_restorer_weights', 'fuse_lora', 'optimize_restorer', 'auto_tile_size',
+           'dihedral', 'undo_dihedral', 'check_self_ensemble', 'restore_image', 'conversion_note', 'restore_plan',
+           'restore_path', 'RestoreConfig', 'run_restore']
 
 # %% ../nbs/32_restorer.ipynb #c005
 HYPIR_TARGET_MODULES = (
@@ -360,6 +360,13 @@ def undo_dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
 
 # %% ../nbs/32_restorer.ipynb #c028
 MIN_IMAGE_SIDE = 64
+SELF_ENSEMBLE_PASSES = (1, 2, 8)  # the image alone, + its mirror, all 8 turns and mirrors
+
+
+def check_self_ensemble(passes: int) -> None:
+    "One clear error unless `passes` is one of `SELF_ENSEMBLE_PASSES` (shared by `restore_image` and the CLI config)."
+    if passes not in SELF_ENSEMBLE_PASSES:
+        raise InputError(f"--self-ensemble {passes}: expected 1, 2 or 8")
 
 
 @torch.no_grad()
@@ -382,8 +389,7 @@ def restore_image(
         raise InputError(f"restore_image: expected an RGB image [3,H,W], got {tuple(lq.shape)}")
     if min(lq.shape[-2:]) < MIN_IMAGE_SIDE:
         raise InputError(f"image of {lq.shape[-1]}×{lq.shape[-2]} px is under the {MIN_IMAGE_SIDE} px minimum side")
-    if self_ensemble not in (1, 2, 8):
-        raise InputError(f"--self-ensemble {self_ensemble}: expected 1, 2 or 8")
+    check_self_ensemble(self_ensemble)
     if self_ensemble > 1:
         kw = dict(upscale=upscale, tile=tile, tile_stride=tile_stride, color_fix=color_fix, prompt=prompt)
         kw.update(min_side=min_side, tiles_per_call=tiles_per_call)
@@ -521,8 +527,7 @@ class RestoreConfig:
         self.tile_size()
         if self.tiles_per_call < 1:
             raise InputError(f"--tiles-per-call {self.tiles_per_call}: expected at least 1")
-        if self.self_ensemble not in (1, 2, 8):
-            raise InputError(f"--self-ensemble {self.self_ensemble}: expected 1, 2 or 8")
+        check_self_ensemble(self.self_ensemble)
         if self.dtype not in (None, "fp32", "fp16", "bf16"):
             raise InputError(f"--dtype {self.dtype}: expected fp32, fp16 or bf16")
 
