@@ -86,6 +86,7 @@ class LightmapConfig:
     sun_table: tuple = ()  # the day's 24 (elevation, azimuth) pairs in degrees; the trainer reads them from meta.json
     keyframe_hours: tuple = ()  # whole hours of the stored frames the model takes (empty: the one at baseline_time)
     keyframe_residual: bool = False  # correct the blend of the two keyframes around the hour (else the baseline)
+    gain: bool = False  # also predict a per-pixel RGB gain of the stored colour: base·(1 + g) + Δ (residual mode)
 
     def __post_init__(self):
         if self.be_downsample not in (1, 2, 4):
@@ -102,6 +103,8 @@ class LightmapConfig:
             raise InputError("sun_film needs film")
         if self.keyframe_residual and not self.residual_mode:
             raise InputError("keyframe_residual needs residual_mode")
+        if self.gain and not self.residual_mode:
+            raise InputError("gain needs residual_mode")
         if self.keyframe_hours and not self.keyframe_residual and int(self.baseline_time) not in self.keyframe_hours:
             raise InputError(f"baseline_time={self.baseline_time} is not one of keyframe_hours {self.keyframe_hours}")
 
@@ -223,7 +226,7 @@ class LightmapModel(nn.Module):
         self.n_static = n_xy + (c.be_channels if c.use_baseline_encoder else 0)
         dims = [self.n_static + n_t] + [hidden] * layers
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-        self.out = nn.Linear(hidden, 3)
+        self.out = nn.Linear(hidden, 3 + 3 * c.gain)
         n_film = 2 * c.time_harmonics + SUN_FEATURES * c.sun_film
         self.film = nn.Linear(n_film, 2 * hidden * layers) if c.film else None
         if self.film is not None:
@@ -310,7 +313,8 @@ class LightmapModel(nn.Module):
             h = F.relu(h)
         out = self.out(h)
         if c.residual_mode:
-            out = out + self.residual_base(xy, t, baseline).to(out.dtype)
+            base = self.residual_base(xy, t, baseline).to(out.dtype)
+            out = out[:, :3] + base * (1 + out[:, 3:]) if c.gain else out + base
         return out
 
 # %% ../nbs/51_lightmap_model.ipynb #c023

@@ -52,9 +52,11 @@ def _define_kernel():
         BLOCK: tl.constexpr,
         RESIDUAL: tl.constexpr,
         BLEND: tl.constexpr,
+        GAIN: tl.constexpr,
     ):
         """One tile of BLOCK pixels: relu(s1·P + b1) → NL × relu(h·Wᵀ + b) → h·Woᵀ + bo (+ baseline, or with BLEND
-        w_base·base + w_base2·base2: two keyframes), clamped, fp16 out."""
+        w_base·base + w_base2·base2: two keyframes), clamped, fp16 out. With GAIN the output layer's columns 0–2 are
+        Δ and columns OUTP/2 … OUTP/2 + 2 the gain g, and the frame is Δ + base·(1 + g)."""
         rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         cols = tl.arange(0, HID)
         ocols = tl.arange(0, OUTP)
@@ -65,22 +67,26 @@ def _define_kernel():
             w = tl.load(w_ptr + l * HID * HID + cols[:, None] * HID + cols[None, :])  # W_lᵀ [in, out], fp16
             acc = tl.zeros((BLOCK, HID), dtype=tl.float32) + tl.load(b_ptr + l * HID + cols)[None, :]
             h = tl.maximum(tl.dot(h.to(tl.float16), w, acc), 0.0)
+        h16 = h.to(tl.float16)
         wo = tl.load(wo_ptr + cols[:, None] * OUTP + ocols[None, :])
         acc = tl.zeros((BLOCK, OUTP), dtype=tl.float32) + tl.load(bo_ptr + ocols)[None, :]
-        o = tl.dot(h.to(tl.float16), wo, acc)
-        omask = rmask[:, None] & (ocols[None, :] < 3)
+        o = tl.dot(h16, wo, acc)
+        chan = ocols % (OUTP // 2) if GAIN else ocols  # the colour channel each output column belongs to
+        bmask = rmask[:, None] & (chan[None, :] < 3)
         if RESIDUAL:
+            base = tl.load(base_ptr + rows[:, None] * 3 + chan[None, :], mask=bmask, other=0.0).to(tl.float32)
             if BLEND:
-                o += w_base * tl.load(base_ptr + rows[:, None] * 3 + ocols[None, :], mask=omask, other=0.0).to(
-                    tl.float32
-                )
-                o += w_base2 * tl.load(base2_ptr + rows[:, None] * 3 + ocols[None, :], mask=omask, other=0.0).to(
-                    tl.float32
-                )
+                base2 = tl.load(base2_ptr + rows[:, None] * 3 + chan[None, :], mask=bmask, other=0.0)
+                base = w_base * base + w_base2 * base2.to(tl.float32)
+            if GAIN:  # [Δ + base | g·base] folded onto the first half: Δ + base·(1 + g)
+                o = tl.where(ocols[None, :] < OUTP // 2, o + base, o * base)
+                o = tl.sum(tl.reshape(o, (BLOCK, 2, OUTP // 2)), axis=1)
             else:
-                o += tl.load(base_ptr + rows[:, None] * 3 + ocols[None, :], mask=omask, other=0.0).to(tl.float32)
+                o += base
+        scols = tl.arange(0, OUTP // 2) if GAIN else ocols
         o = tl.minimum(tl.maximum(o, 0.0), 1.0)
-        tl.store(out_ptr + rows[:, None] * 3 + ocols[None, :], o.to(tl.float16), mask=omask)
+        smask = rmask[:, None] & (scols[None, :] < 3)
+        tl.store(out_ptr + rows[:, None] * 3 + scols[None, :], o.to(tl.float16), mask=smask)
 
     return lightmap_mlp_kernel
 
@@ -191,11 +197,12 @@ class LightmapRenderer:
             for w, b in Ws:
                 h = torch.relu(torch.addmm(b, h, w))
             o = torch.addmm(bo, h, Wo)
-            if self.base is not None:
-                o = o + self.base[i : i + step]
+            base = self.base[i : i + step] if self.base is not None else None
             if p["blend"] is not None:
                 (ka, wa), (kb, wb) = p["blend"]
-                o = o + wa * self.key_samples[ka, i : i + step] + wb * self.key_samples[kb, i : i + step]
+                base = wa * self.key_samples[ka, i : i + step] + wb * self.key_samples[kb, i : i + step]
+            if base is not None:
+                o = o[:, :3] + base * (1 + o[:, 3:]) if self.model.cfg.gain else o + base
             torch.clamp(o, 0, 1, out=self.out[i : i + step])
 
     def packed_params(self, hour: float) -> tuple:
@@ -215,9 +222,12 @@ class LightmapRenderer:
             )
             b = torch.stack(p["b"]).float().contiguous() if NL else torch.zeros(1, hid, device=self.device)
             wo = torch.zeros(hid, hid, device=self.device, dtype=torch.half)
-            wo[:, :3] = p["Wo"].T.half()
             bo = torch.zeros(hid, device=self.device)
-            bo[:3] = p["bo"].float()
+            wo[:, :3] = p["Wo"].T[:, :3].half()
+            bo[:3] = p["bo"][:3].float()
+            if self.model.cfg.gain:  # the gain head in the second half of the columns (the kernel folds it back)
+                wo[:, hid // 2 : hid // 2 + 3] = p["Wo"].T[:, 3:].half()
+                bo[hid // 2 : hid // 2 + 3] = p["bo"][3:].float()
             if len(self._packed) > 64:
                 self._packed.clear()
             self._packed[key] = (
@@ -261,6 +271,7 @@ class LightmapRenderer:
             BLOCK=self.block,
             RESIDUAL=self.base is not None or blend is not None,
             BLEND=blend is not None,
+            GAIN=self.model.cfg.gain,
             num_warps=self.num_warps,
         )
 

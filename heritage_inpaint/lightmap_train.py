@@ -389,5 +389,8 @@ def sun_keyframe_ab(keyframe_hours=(0, 6, 12, 19)) -> dict:
         "Keyframes": keys,
         "KeyframeResidual": {**keys, "keyframe_residual": True},
         "SunKeyframeResidual": {**keys, "keyframe_residual": True, "sun_input": True, "sun_film": True},
+        "Gain": {"gain": True},
+        "SunFiLMGain": {"sun_film": True, "gain": True},
+        "KeyframeResidualGain": {**keys, "keyframe_residual": True, "gain": True},
     }
     return {name: {"model": {**shipped, **s}} for name, s in switches.items()}
