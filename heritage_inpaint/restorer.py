@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'SMALL_RESTORER', 'SMALL_UNET',
-           'RESTORER_CONFIG_FILE', 'MIN_IMAGE_SIDE', 'SELF_ENSEMBLE_PASSES', 'RestorerConfig', 'clean_latent',
+           'RESTORER_CONFIG_FILE', 'SELF_ENSEMBLE_PASSES', 'MIN_IMAGE_SIDE', 'RestorerConfig', 'clean_latent',
            'OneStepRestorer', 'add_restorer_lora', 'load_lora_file', 'saved_restorer_config', 'load_unet_weights',
            'load_restorer', 'default_small_restorer_weights', 'fuse_lora', 'optimize_restorer', 'auto_tile_size',
            'dihedral', 'undo_dihedral', 'check_self_ensemble', 'restore_image', 'conversion_note', 'restore_plan',
@@ -358,8 +358,7 @@ def undo_dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     x = torch.rot90(x, -(k // 2), (-2, -1))
     return x.flip(-1) if k % 2 else x
 
-# %% ../nbs/32_restorer.ipynb #c028
-MIN_IMAGE_SIDE = 64
+# %% ../nbs/32_restorer.ipynb #c027g
 SELF_ENSEMBLE_PASSES = (1, 2, 8)  # the image alone, + its mirror, all 8 turns and mirrors
 
 
@@ -367,6 +366,9 @@ def check_self_ensemble(passes: int) -> None:
     "One clear error unless `passes` is one of `SELF_ENSEMBLE_PASSES` (shared by `restore_image` and the CLI config)."
     if passes not in SELF_ENSEMBLE_PASSES:
         raise InputError(f"--self-ensemble {passes}: expected 1, 2 or 8")
+
+# %% ../nbs/32_restorer.ipynb #c028
+MIN_IMAGE_SIDE = 64
 
 
 @torch.no_grad()
