@@ -292,6 +292,10 @@ class LightmapModel(nn.Module):
         samples = sample_at(keys.flatten(0, 1), xy).view(-1, keys.shape[0], 3)  # [N,K,3]
         return (keyframe_weights(t, c.key_hours)[..., None].to(samples.dtype) * samples).sum(1)
 
+    def add_to_base(self, out: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        "The frame `[N,3]` from the head's `out` and the stored colour `base`: `base + Δ` (`gain`: `base·(1 + g) + Δ`)."
+        return out[:, :3] + base * (1 + out[:, 3:]) if self.cfg.gain else out + base
+
     def forward(
         self, xy: torch.Tensor, t: torch.Tensor, baseline: torch.Tensor | None = None, feats: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -313,8 +317,7 @@ class LightmapModel(nn.Module):
             h = F.relu(h)
         out = self.out(h)
         if c.residual_mode:
-            base = self.residual_base(xy, t, baseline).to(out.dtype)
-            out = out[:, :3] + base * (1 + out[:, 3:]) if c.gain else out + base
+            out = self.add_to_base(out, self.residual_base(xy, t, baseline).to(out.dtype))
         return out
 
 # %% ../nbs/51_lightmap_model.ipynb #c023

@@ -202,7 +202,7 @@ class LightmapRenderer:
                 (ka, wa), (kb, wb) = p["blend"]
                 base = wa * self.key_samples[ka, i : i + step] + wb * self.key_samples[kb, i : i + step]
             if base is not None:
-                o = o[:, :3] + base * (1 + o[:, 3:]) if self.model.cfg.gain else o + base
+                o = self.model.add_to_base(o, base)
             torch.clamp(o, 0, 1, out=self.out[i : i + step])
 
     def packed_params(self, hour: float) -> tuple:
