@@ -11,6 +11,11 @@ and structure) against the fixed rule, the network alone and PatchMatch, on stor
         --out benchmarks/results/patch_detail_fusion.json
     python benchmarks/patch_detail_fusion.py demo --fusions shipped,/tmp/fusion_a --out /tmp/demo_photos.json
 
+`--texture guided` stores `guided_texture` of the network's fill in place of PatchMatch's fill (the fusion of method
+`patch_guided`; `--device cuda` runs the network and the search on the GPU in each process):
+
+    python benchmarks/patch_detail_fusion.py fills --images <bsds>/train --to /tmp/g/a --texture guided --device cuda
+
 Train fills use holes seeded from 10000 on BSDS500 *train*; val fills use `random_mask(kind, seed=index)` on
 BSDS500 val, the holes of `patch_quality.py`, so the rows compare with its table (the network's and PatchMatch's
 fills are the same calls, seed 0). `demo` scores fusions on the five embedded photographs of `make demo` (never
@@ -44,15 +49,17 @@ from heritage_inpaint.patch_train import (
 
 
 def _fills_part(job):
-    images, to, seed0, part, parts = job
+    images, to, seed0, part, parts, texture, device = job
     torch.set_num_threads(1)
-    return len(make_detail_fusion_fills(images, to, seed0=seed0, part=part, parts=parts))
+    patch = PatchInpainter(device=device)
+    return len(make_detail_fusion_fills(images, to, seed0, part=part, parts=parts, patch=patch, texture=texture))
 
 
 def make_fills(a) -> None:
     t0 = time.time()
     with Pool(a.procs) as pool:
-        n = sum(pool.map(_fills_part, [(a.images, a.to, a.seed0, k, a.procs) for k in range(a.procs)]))
+        jobs = [(a.images, a.to, a.seed0, k, a.procs, a.texture, a.device) for k in range(a.procs)]
+        n = sum(pool.map(_fills_part, jobs))
     print(f"{n} fills in {time.time() - t0:.0f} s", flush=True)
 
 
@@ -129,6 +136,8 @@ def main():
     f.add_argument("--to", required=True)
     f.add_argument("--seed0", type=int, default=10_000, help="hole of photograph i: random_mask(kind, seed=seed0+i)")
     f.add_argument("--procs", type=int, default=2, help="processes (one thread each)")
+    f.add_argument("--texture", default="patchmatch", help="the texture fill: patchmatch | guided (guided_texture)")
+    f.add_argument("--device", default="cpu", help="the network's device in each process (cuda: guided fills)")
     t = sub.add_parser("train", help="train_detail_fusion")
     add_config_flags(t, DetailFusionTrainConfig)
     s = sub.add_parser("score", help="masked PSNR / SSIM / LPIPS of every method on stored fills")

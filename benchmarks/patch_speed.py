@@ -4,7 +4,8 @@
     python benchmarks/patch_speed.py --weights patch_net.safetensors --detail --work-sides 512,384 --out results/y.json
 
 With `--detail`, `patch_detail` (the first weights' network, PatchMatch and the shipped fusion) is timed as well at
-full size and at each work size, beside PatchMatch alone at full size (the plain way it adds to).
+full size and at each work size, beside PatchMatch alone at full size (the plain way it adds to); `--guided` does
+the same for `patch_guided` (the network, `guided_detail` and its fusion; no PatchMatch).
 
 Median of `--reps` calls after 2 warm-up calls, on CUDA when it is there (else the CPU, with its thread count).
 Each row also gives the masked PSNR of its fill against the full-size fill of the same model (the reference path),
@@ -23,7 +24,12 @@ from heritage_inpaint.inpainters import PatchMatchInpainter
 from heritage_inpaint.io import list_images, load_image
 from heritage_inpaint.masks import random_mask
 from heritage_inpaint.metrics import image_metrics, psnr
-from heritage_inpaint.patch_network import DetailTransferPatchInpainter, PatchBasedInpainting, load_patch_model
+from heritage_inpaint.patch_network import (
+    DetailTransferPatchInpainter,
+    GuidedPatchInpainter,
+    PatchBasedInpainting,
+    load_patch_model,
+)
 
 
 def medium_hole_1024() -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,6 +63,7 @@ def main():
     ap.add_argument("--val", default=None, help="BSDS500 val folder: also score each setting on upsampled photos")
     ap.add_argument("--quality-images", type=int, default=10)
     ap.add_argument("--detail", action="store_true", help="also time patch_detail and PatchMatch alone")
+    ap.add_argument("--guided", action="store_true", help="also time patch_guided (no PatchMatch)")
     a = ap.parse_args()
     photos = []
     if a.val:
@@ -94,6 +101,8 @@ def main():
             print(rows[-1], flush=True)
     if a.detail:
         rows += detail_rows(a.weights.split(",")[0], a.work_sides, img, mask, photos, a.reps, device)
+    if a.guided:
+        rows += detail_rows(a.weights.split(",")[0], a.work_sides, img, mask, photos, a.reps, device, guided=True)
     res = dict(
         image="1024x1024, random_mask('medium', seed=0)",
         device=torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads",
@@ -104,13 +113,13 @@ def main():
     Path(a.out).write_text(json.dumps(res, indent=1))
 
 
-def detail_rows(weights, work_sides, img, mask, photos, reps, device) -> list[dict]:
-    "Rows for `patch_detail` at full size and at each work size, and for PatchMatch alone at full size."
-    pm = PatchMatchInpainter()
-    methods = {"patchmatch": (None, pm)}
+def detail_rows(weights, work_sides, img, mask, photos, reps, device, guided=False) -> list[dict]:
+    "Rows for `patch_detail` (`guided`: `patch_guided`) at full size and each work size, and PatchMatch alone."
+    methods = {} if guided else {"patchmatch": (None, PatchMatchInpainter())}
+    name, cls = ("patch_guided", GuidedPatchInpainter) if guided else ("patch_detail", DetailTransferPatchInpainter)
     for side in (0, *(int(s) for s in work_sides.split(","))):
-        methods[f"patch_detail@{side}"] = (side, DetailTransferPatchInpainter(weights, device, max_work_side=side))
-    ref = methods["patch_detail@0"][1](img, mask, 0)
+        methods[f"{name}@{side}"] = (side, cls(weights, device, max_work_side=side))
+    ref = methods[f"{name}@0"][1](img, mask, 0)
     rows = []
     for name, (side, fill) in methods.items():
         out = fill(img, mask, 0)

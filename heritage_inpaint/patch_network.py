@@ -20,13 +20,15 @@ from .io import InputError, package_data
 from .tiling import gaussian_tile_weights
 
 # %% auto #0
-__all__ = ['PatchNetConfig', 'Hole', 'HoleDetector', 'PatchExtractor', 'coarse_fill', 'telea_groups', 'telea_fill', 'base_fill',
-           'GatedConv', 'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention', 'RegionSeparatedAttention',
-           'FourierUnit', 'haar_dwt', 'haar_idwt', 'PatchNetwork', 'log_cap', 'apply_residual', 'target_residual',
-           'PatchFusion', 'fill_at_work_size', 'PatchBasedInpainting', 'context_window', 'load_linear_image',
-           'read_weights_with_config', 'load_patch_model', 'default_patch_weights', 'PatchInpainter',
-           'PerceptualPatchInpainter', 'texture_detail', 'DetailTransferPatchInpainter', 'DetailFusionConfig',
-           'DetailFusionNet', 'load_detail_fusion', 'default_fusion_weights', 'fuse_detail']
+__all__ = ['TEXTURE_SOURCES', 'PatchNetConfig', 'Hole', 'HoleDetector', 'PatchExtractor', 'coarse_fill', 'telea_groups',
+           'telea_fill', 'base_fill', 'GatedConv', 'BoundaryAwareBlock', 'sinusoidal_2d', 'LightweightSelfAttention',
+           'RegionSeparatedAttention', 'FourierUnit', 'haar_dwt', 'haar_idwt', 'PatchNetwork', 'log_cap',
+           'apply_residual', 'target_residual', 'PatchFusion', 'fill_at_work_size', 'PatchBasedInpainting',
+           'context_window', 'load_linear_image', 'read_weights_with_config', 'load_patch_model',
+           'default_patch_weights', 'PatchInpainter', 'PerceptualPatchInpainter', 'texture_detail',
+           'gaussian_blur_like_opencv', 'guided_detail', 'guided_texture', 'DetailTransferPatchInpainter',
+           'DetailFusionConfig', 'DetailFusionNet', 'load_detail_fusion', 'default_fusion_weights', 'fuse_detail',
+           'default_guided_fusion_weights', 'GuidedPatchInpainter']
 
 # %% ../nbs/40_patch_network.ipynb #c005
 @dataclass
@@ -592,13 +594,74 @@ class PerceptualPatchInpainter(PatchInpainter):
 
 # %% ../nbs/40_patch_network.ipynb #c039t
 def texture_detail(texture: torch.Tensor, sigma: float) -> torch.Tensor:
-    "The part of `texture` (`[3,H,W]`) above a Gaussian of `sigma` pixels: `texture − G_σ ∗ texture` (OpenCV's blur)."
-    import cv2
+    "The part of `texture` (`[3,H,W]`) above a Gaussian of `sigma` pixels: `texture − G_σ ∗ texture`, on its device."
+    if texture.device.type == "cpu":  # OpenCV's blur (reflect-101 borders, 2·round(4σ)+1 taps for float images)
+        import cv2
 
-    smooth = cv2.GaussianBlur(texture.permute(1, 2, 0).numpy(), (0, 0), sigma)
-    return texture - torch.from_numpy(smooth).permute(2, 0, 1)
+        smooth = cv2.GaussianBlur(texture.permute(1, 2, 0).numpy(), (0, 0), sigma)
+        return texture - torch.from_numpy(smooth).permute(2, 0, 1)
+    return texture - gaussian_blur_like_opencv(texture[None], sigma)[0]
+
+
+def gaussian_blur_like_opencv(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    "kornia's Gaussian blur of `[B,C,H,W]` with OpenCV's taps and borders (`cv2.GaussianBlur(x, (0, 0), σ)`, float)."
+    import kornia
+
+    k = 2 * round(4 * sigma) + 1
+    return kornia.filters.gaussian_blur2d(x, (k, k), (sigma, sigma), border_type="reflect")
+
+# %% ../nbs/40_patch_network.ipynb #c039w
+def guided_detail(
+    fill: torch.Tensor,  # `[3,H,W]` the network's fill (the photograph outside the hole)
+    mask: torch.Tensor,  # `[1,H,W]` the hole (> 0)
+    sigma: float = 3.0,  # σ in pixels of the Gaussian that splits structure (matched) from detail (copied)
+    half: int = 4,  # windows of 2·half pixels, one every `half` pixels over the hole
+    stride: int = 2,  # step in pixels between the candidate (fully known) windows
+    chunk: int = 512,  # query windows per distance matrix (bounds the memory)
+    fill_detail: torch.Tensor | None = None,  # `texture_detail(fill, sigma)` when the caller has it already
+) -> torch.Tensor:
+    "`[3,H,W]` detail in the hole: per window, the detail of the known window whose structure best matches the fill's."
+    p, (C, H, W), dev = 2 * half, fill.shape, fill.device
+    detail = texture_detail(fill.float(), sigma) if fill_detail is None else fill_detail.float()
+    low = fill.float() - detail
+    hole = (mask.to(dev).amax(0) > 0).float()
+    cand_known = F.unfold(hole[None, None], p, stride=stride)[0].amax(0) == 0 if min(H, W) >= p else None
+    if cand_known is None or not cand_known.any() or not hole.any():
+        return torch.zeros_like(detail)  # nothing to copy from (or into)
+    Hp, Wp = half * math.ceil((H - p) / half) + p, half * math.ceil((W - p) / half) + p
+    low_p = F.pad(low[None], (0, Wp - W, 0, Hp - H), mode="replicate")
+    hole_p = F.pad(hole[None, None], (0, Wp - W, 0, Hp - H))
+    n_query = ((Hp - p) // half + 1) * ((Wp - p) // half + 1)
+    queries = torch.nonzero(F.unfold(hole_p, p, stride=half)[0].amax(0) > 0)[:, 0]
+    f_query = F.unfold(low_p, half, dilation=2, stride=half)[0].T[queries]  # structure on a half×half grid, step 2
+    cy, cx = (H - p) // stride + 1, (W - p) // stride + 1
+    f_cand = F.unfold(low[None], half, dilation=2, stride=stride)[0]
+    f_cand = f_cand.view(-1, (H - p + 1) // stride + 1, (W - p + 1) // stride + 1)[:, :cy, :cx].flatten(1).T[cand_known]
+    sq = (f_cand * f_cand).sum(1)
+    best = torch.cat([(sq - 2 * q @ f_cand.T).argmin(1) for q in f_query.split(chunk)])
+    d_cand = F.unfold(detail[None], p, stride=stride)[0][:, cand_known]
+    w1 = torch.sin(math.pi * (torch.arange(p, device=dev) + 0.5) / p) ** 2
+    window = (w1[:, None] * w1[None]).flatten()
+    cols = torch.zeros(C * p * p, n_query, device=dev)
+    cols[:, queries] = d_cand[:, best] * window.repeat(C)[:, None]
+    weights = torch.zeros(p * p, n_query, device=dev)
+    weights[:, queries] = window[:, None]
+    out = F.fold(cols[None], (Hp, Wp), p, stride=half)[0] / F.fold(weights[None], (Hp, Wp), p, stride=half)[
+        0
+    ].clamp_min(1e-6)
+    return out[:, :H, :W] * hole
 
 # %% ../nbs/40_patch_network.ipynb #c039n
+TEXTURE_SOURCES = ("patchmatch", "guided")
+
+
+def guided_texture(fill: torch.Tensor, mask: torch.Tensor, sigma: float) -> torch.Tensor:
+    "A texture fill from `guided_detail`: the fill's structure (below G_σ) plus the detail copied into the hole."
+    own = texture_detail(fill.float(), sigma).to(fill)
+    copied = guided_detail(fill, mask, sigma, fill_detail=own).to(fill)
+    return torch.where(mask.to(fill.device) > 0, fill - own + copied, fill).clamp(0, 1)
+
+
 class DetailTransferPatchInpainter(PatchInpainter):
     "The patch network's fill plus PatchMatch's texture where a learned fusion trusts it (`patch_detail`)."
 
@@ -613,25 +676,43 @@ class DetailTransferPatchInpainter(PatchInpainter):
         patchmatch=None,  # the texture source (None: `PatchMatchInpainter()`)
         fusion: str | Path | None = None,  # learned fusion weights (None: the shipped `patch_detail_fusion`)
         max_work_side: int | None = None,  # larger images: all three steps at this shorter side (None: the network's)
+        texture: str = "patchmatch",  # the detail's source: patchmatch | guided (`guided_detail`, no PatchMatch run)
     ):
+        if texture not in TEXTURE_SOURCES:
+            raise InputError(f"texture={texture!r}: one of {', '.join(TEXTURE_SOURCES)}")
         super().__init__(weights, device)
-        self.sigma, self.amount = sigma, amount
-        self.patchmatch = patchmatch or PatchMatchInpainter()
+        self.sigma, self.amount, self.texture = sigma, amount, texture
+        self.patchmatch = patchmatch or (PatchMatchInpainter() if texture == "patchmatch" else None)
         dev = next(self.model.parameters()).device
         self.fusion = None if amount is not None else load_detail_fusion(fusion or default_fusion_weights(), dev)
         self.max_work_side = self.model.cfg.max_work_side if max_work_side is None else max_work_side
 
     def __call__(self, image, mask, seed=None):
         check_pair(image, mask)
-        out = fill_at_work_size(lambda i, m: self._fill(i, m, seed), image.float(), mask.float(), self.max_work_side)
-        return blend_known(out.clamp(0, 1), image, mask)
+        dev = next(self.model.parameters()).device if self.texture == "guided" else image.device
+        work = (image.to(dev).float(), mask.to(dev).float())  # guided: the resizing on the network's device too
+        out = fill_at_work_size(lambda i, m: self._fill(i, m, seed), *work, self.max_work_side)
+        return blend_known(out.clamp(0, 1).to(image.device), image, mask)
 
     def _fill(self, image, mask, seed):
         "The fill at the size given: PatchMatch (C++, it releases the GIL) runs in a thread beside the network."
+        if self.texture == "guided":  # every step on the network's device
+            dev = next(self.model.parameters()).device
+            fill, hole = super().__call__(image, mask, seed).to(dev), mask.to(dev)
+            return self._fuse(fill, guided_texture(fill, hole, self.fusion_sigma), hole)
         with ThreadPoolExecutor(1) as pool:
             pm_job = pool.submit(self.patchmatch, image, mask, seed)
             fill = super().__call__(image, mask, seed)
             pm = pm_job.result()
+        return self._fuse(fill, pm, mask)
+
+    @property
+    def fusion_sigma(self) -> float:
+        "σ of the split into structure and detail: the learned fusion's own, else the fixed rule's."
+        return self.sigma if self.fusion is None else self.fusion.cfg.sigma
+
+    def _fuse(self, fill, pm, mask):
+        "The network's fill with the texture fill's detail: the fixed share `amount`, or the learned fusion."
         if self.fusion is None:
             return fill + self.amount * texture_detail(pm, self.sigma)
         return fuse_detail(self.fusion, fill, pm, mask)
@@ -701,7 +782,7 @@ def default_fusion_weights() -> Path:
 def fuse_detail(net: DetailFusionNet, fill: torch.Tensor, pm: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     "The fused fill `[3,H,W]` of the network's `fill` and PatchMatch's `pm` in `mask` (`[1,H,W]`)."
     dev = next(net.parameters()).device
-    detail = texture_detail(pm.float().cpu(), net.cfg.sigma)
+    detail = texture_detail(pm.float(), net.cfg.sigma)
     rows, cols = torch.nonzero(mask.amax(0) > 0, as_tuple=True)
     if len(rows) == 0:
         return fill.clone()
@@ -713,3 +794,24 @@ def fuse_detail(net: DetailFusionNet, fill: torch.Tensor, pm: torch.Tensor, mask
     out = fill.clone()
     out[:, y0:y1, x0:x1] = net(*[t.contiguous(memory_format=torch.channels_last) for t in box])[0][0].to(out)
     return out
+
+# %% ../nbs/40_patch_network.ipynb #c039la
+def default_guided_fusion_weights() -> Path:
+    "The shipped fusion of `patch_guided` (trained on guided-detail fills)."
+    return package_data("weights", "patch_guided_fusion.safetensors")
+
+
+class GuidedPatchInpainter(DetailTransferPatchInpainter):
+    "The patch network's fill plus detail copied by `guided_detail` where a learned fusion trusts it (`patch_guided`)."
+
+    name = "patch_guided"
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,  # patch-network weights (None: the shipped `patch`)
+        device: str | None = None,  # torch device of every step (None: CUDA when available)
+        fusion: str | Path | None = None,  # fusion weights (None: the shipped `patch_guided_fusion`)
+        max_work_side: int | None = None,  # larger images: all steps at this shorter side (None: the network's)
+    ):
+        fusion = fusion or default_guided_fusion_weights()
+        super().__init__(weights, device, fusion=fusion, max_work_side=max_work_side, texture="guided")

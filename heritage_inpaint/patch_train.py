@@ -24,7 +24,9 @@ from heritage_inpaint.patch_network import (
     PatchBasedInpainting,
     PatchInpainter,
     PatchNetConfig,
+    TEXTURE_SOURCES,
     base_fill,
+    guided_texture,
     load_patch_model,
     target_residual,
     texture_detail,
@@ -405,10 +407,14 @@ def make_detail_fusion_fills(
     max_images: int | None = None,  # the first N photographs only
     patch=None,  # the network's fill (None: the shipped `patch`)
     patchmatch=None,  # PatchMatch's fill (None: `PatchMatchInpainter()`)
+    texture: str = "patchmatch",  # the texture fill stored as `pm`: patchmatch | guided (`guided_texture` of the fill)
+    sigma: float = 3.0,  # σ of `guided_texture`'s split (the fusion's own)
 ) -> list[Path]:
     "Store the photograph, the hole and both fills (uint8) of every photograph × hole kind; returns the files written."
     patch = patch or PatchInpainter(device="cpu")
-    patchmatch = patchmatch or PatchMatchInpainter()
+    if texture not in TEXTURE_SOURCES:
+        raise InputError(f"texture={texture!r}: one of {', '.join(TEXTURE_SOURCES)}")
+    patchmatch = patchmatch or (PatchMatchInpainter() if texture == "patchmatch" else None)
     written = []
     for i, path in enumerate(list(list_images(image_dir).values())[:max_images]):
         if i % parts != part:
@@ -420,12 +426,9 @@ def make_detail_fusion_fills(
                 continue
             img = load_image(path) if img is None else img
             mask = random_mask(*img.shape[-2:], kind, seed=seed0 + i)
-            arrays = dict(
-                img=to_uint8(img),
-                mask=(mask[0] > 0.5).numpy(),
-                patch=to_uint8(patch(img, mask, seed=0)),
-                pm=to_uint8(patchmatch(img, mask, seed=0)),
-            )
+            fill = patch(img, mask, seed=0)
+            pm = patchmatch(img, mask, seed=0) if texture == "patchmatch" else guided_texture(fill, mask, sigma)
+            arrays = dict(img=to_uint8(img), mask=(mask[0] > 0.5).numpy(), patch=to_uint8(fill), pm=to_uint8(pm))
             written.append(atomic_write(dst, lambda tmp: save_npz(tmp, arrays)))
     return written
 

@@ -26,7 +26,12 @@ from heritage_inpaint.io import (
 )
 from .masks import random_mask
 from .metrics import image_metrics
-from .patch_network import DetailTransferPatchInpainter, PatchInpainter, PerceptualPatchInpainter
+from heritage_inpaint.patch_network import (
+    DetailTransferPatchInpainter,
+    GuidedPatchInpainter,
+    PatchInpainter,
+    PerceptualPatchInpainter,
+)
 from .samples import sample_dir
 from .sd2 import SD2Inpainter
 
@@ -34,6 +39,7 @@ register_inpainter("sd2")(SD2Inpainter)
 register_inpainter("patch")(PatchInpainter)
 register_inpainter("patch_perceptual")(PerceptualPatchInpainter)
 register_inpainter("patch_detail")(DetailTransferPatchInpainter)
+register_inpainter("patch_guided")(GuidedPatchInpainter)
 
 # %% auto #0
 __all__ = ['DEFAULT_METHODS', 'METRIC_COLUMNS', 'REPORT_OUTPUTS', 'COLUMN_LABELS', 'TABLE_NOTE', 'PAGE_STYLE', 'ReportConfig',
@@ -41,7 +47,7 @@ __all__ = ['DEFAULT_METHODS', 'METRIC_COLUMNS', 'REPORT_OUTPUTS', 'COLUMN_LABELS
            'write_report_html']
 
 # %% ../nbs/80_report.ipynb #c005
-DEFAULT_METHODS = ("telea", "ns", "patchmatch", "patch", "patch_detail")
+DEFAULT_METHODS = ("telea", "ns", "patchmatch", "patch", "patch_guided")
 
 
 @dataclass
