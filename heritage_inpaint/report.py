@@ -47,7 +47,7 @@ __all__ = ['DEFAULT_METHODS', 'METRIC_COLUMNS', 'REPORT_OUTPUTS', 'COLUMN_LABELS
            'write_report_html']
 
 # %% ../nbs/80_report.ipynb #c005
-DEFAULT_METHODS = ("telea", "ns", "patchmatch", "patch", "patch_guided")
+DEFAULT_METHODS = ("telea", "ns", "patchmatch", "patch", "patch_detail", "patch_guided")
 
 
 @dataclass
