@@ -646,12 +646,11 @@ def guided_detail(
     cols[:, queries] = d_cand[:, best] * window.repeat(C)[:, None]
     weights = torch.zeros(p * p, n_query, device=dev)
     weights[:, queries] = window[:, None]
-    out = F.fold(cols[None], (Hp, Wp), p, stride=half)[0] / F.fold(weights[None], (Hp, Wp), p, stride=half)[
-        0
-    ].clamp_min(1e-6)
+    covered = F.fold(weights[None], (Hp, Wp), p, stride=half)[0].clamp_min(1e-6)
+    out = F.fold(cols[None], (Hp, Wp), p, stride=half)[0] / covered
     return out[:, :H, :W] * hole
 
-# %% ../nbs/40_patch_network.ipynb #c039n
+# %% ../nbs/40_patch_network.ipynb #c039y
 TEXTURE_SOURCES = ("patchmatch", "guided")
 
 
@@ -661,7 +660,7 @@ def guided_texture(fill: torch.Tensor, mask: torch.Tensor, sigma: float) -> torc
     copied = guided_detail(fill, mask, sigma, fill_detail=own).to(fill)
     return torch.where(mask.to(fill.device) > 0, fill - own + copied, fill).clamp(0, 1)
 
-
+# %% ../nbs/40_patch_network.ipynb #c039n
 class DetailTransferPatchInpainter(PatchInpainter):
     "The patch network's fill plus PatchMatch's texture where a learned fusion trusts it (`patch_detail`)."
 
