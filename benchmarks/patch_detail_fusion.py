@@ -12,7 +12,7 @@ and structure) against the fixed rule, the network alone and PatchMatch, on stor
     python benchmarks/patch_detail_fusion.py demo --fusions shipped,/tmp/fusion_a --out /tmp/demo_photos.json
 
 `--texture guided` stores `guided_texture` of the network's fill in place of PatchMatch's fill (the fusion of method
-`patch_guided`; `--device cuda` runs the network and the search on the GPU in each process):
+`patch` (`GuidedPatchInpainter`); `--device cuda` runs the network and the search on the GPU in each process):
 
     python benchmarks/patch_detail_fusion.py fills --images <bsds>/train --to /tmp/g/a --texture guided --device cuda
 

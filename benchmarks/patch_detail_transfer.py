@@ -5,7 +5,8 @@
 
 The network's fill is the smoothest of the methods and PatchMatch's copied texture wins LPIPS. Here the fill inside
 the hole is `patch + a · (pm − G_σ * pm)`: PatchMatch's detail above a Gaussian of σ pixels, at weight a. Masked PSNR
-and LPIPS-alex (the seeded holes of `evaluate_inpainter`) for Telea, PatchMatch, `patch` and each (σ, a). A probe on
+and LPIPS-alex (the seeded holes of `evaluate_inpainter`) for Telea, PatchMatch, `patch_net` (the network
+alone; `patch` in the committed JSON of round 1) and each (σ, a). A probe on
 a few photos: it chose the σ and amount of the `patch_detail` inpainter (`DetailTransferPatchInpainter`), which
 `patch_quality.py` scores on all 100.
 """
@@ -33,7 +34,7 @@ def main():
     ap.add_argument("--weights", default="0.5,1")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    methods = {name: get_inpainter(name) for name in ("telea", "patchmatch", "patch")}
+    methods = {name: get_inpainter(name) for name in ("telea", "patchmatch", "patch_net")}
     scores = {}
     for i, (stem, path) in enumerate(list(list_images(a.val).items())[: a.images]):
         img = load_image(path)
@@ -43,7 +44,7 @@ def main():
             for s in map(float, a.sigmas.split(",")):
                 detail = texture_detail(outs["patchmatch"], s)  # PatchMatch runs once for every (σ, a)
                 for w in map(float, a.weights.split(",")):
-                    fill = (outs["patch"] + w * detail).clamp(0, 1)
+                    fill = (outs["patch_net"] + w * detail).clamp(0, 1)
                     outs[f"patch+pm_detail(sigma={s:g},a={w:g})"] = fill * mask + img * (1 - mask)
             for name, out in outs.items():
                 m = image_metrics(out, img, mask)

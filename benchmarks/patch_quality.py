@@ -1,6 +1,6 @@
 """Score inpainting methods on BSDS500 val with the seeded thin / medium / thick holes of `evaluate_inpainter`.
 
-    python benchmarks/patch_quality.py --val <bsds>/val --methods telea,ns,patchmatch,patch,patch_perceptual \
+    python benchmarks/patch_quality.py --val <bsds>/val --methods telea,ns,patchmatch,patch_net,patch,patch_detail \
         --reuse old_patch_quality.json --out benchmarks/results/patch_quality.json
 
 Masked PSNR / SSIM / LPIPS-alex inside the hole (the metrics of the report) on every image, and masked LPIPS-VGG on
@@ -51,7 +51,7 @@ def score(inpaint, img, mask, vgg: bool) -> dict:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--val", required=True)
-    ap.add_argument("--methods", default="telea,ns,patchmatch,patch,patch_perceptual")
+    ap.add_argument("--methods", default="telea,ns,patchmatch,patch_net,patch,patch_detail")
 
     ap.add_argument("--max-images", type=int, default=None)
     ap.add_argument("--vgg-images", type=int, default=20)

@@ -5,7 +5,8 @@
 
 With `--detail`, `patch_detail` (the first weights' network, PatchMatch and the shipped fusion) is timed as well at
 full size and at each work size, beside PatchMatch alone at full size (the plain way it adds to); `--guided` does
-the same for `patch_guided` (the network, `guided_detail` and its fusion; no PatchMatch).
+the same for the default `patch` (`GuidedPatchInpainter`: the network, `guided_detail` and its fusion; no
+PatchMatch; rows named `patch_guided` in the files of round 4).
 
 Median of `--reps` calls after 2 warm-up calls, on CUDA when it is there (else the CPU, with its thread count).
 Each row also gives the masked PSNR of its fill against the full-size fill of the same model (the reference path),
@@ -63,7 +64,7 @@ def main():
     ap.add_argument("--val", default=None, help="BSDS500 val folder: also score each setting on upsampled photos")
     ap.add_argument("--quality-images", type=int, default=10)
     ap.add_argument("--detail", action="store_true", help="also time patch_detail and PatchMatch alone")
-    ap.add_argument("--guided", action="store_true", help="also time patch_guided (no PatchMatch)")
+    ap.add_argument("--guided", action="store_true", help="also time patch, the default (guided detail, no PatchMatch)")
     a = ap.parse_args()
     photos = []
     if a.val:
@@ -114,9 +115,9 @@ def main():
 
 
 def detail_rows(weights, work_sides, img, mask, photos, reps, device, guided=False) -> list[dict]:
-    "Rows for `patch_detail` (`guided`: `patch_guided`) at full size and each work size, and PatchMatch alone."
+    "Rows for `patch_detail` (`guided`: the default `patch`) at full size and each work size, and PatchMatch alone."
     methods = {} if guided else {"patchmatch": (None, PatchMatchInpainter())}
-    name, cls = ("patch_guided", GuidedPatchInpainter) if guided else ("patch_detail", DetailTransferPatchInpainter)
+    name, cls = ("patch", GuidedPatchInpainter) if guided else ("patch_detail", DetailTransferPatchInpainter)
     for side in (0, *(int(s) for s in work_sides.split(","))):
         methods[f"{name}@{side}"] = (side, cls(weights, device, max_work_side=side))
     ref = methods[f"{name}@0"][1](img, mask, 0)

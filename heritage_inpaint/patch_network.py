@@ -26,9 +26,9 @@ __all__ = ['TEXTURE_SOURCES', 'PatchNetConfig', 'Hole', 'HoleDetector', 'PatchEx
            'apply_residual', 'target_residual', 'PatchFusion', 'fill_at_work_size', 'PatchBasedInpainting',
            'context_window', 'load_linear_image', 'read_weights_with_config', 'load_patch_model',
            'default_patch_weights', 'PatchInpainter', 'PerceptualPatchInpainter', 'texture_detail',
-           'gaussian_blur_like_opencv', 'guided_detail', 'guided_texture', 'DetailTransferPatchInpainter',
-           'DetailFusionConfig', 'DetailFusionNet', 'load_detail_fusion', 'default_fusion_weights', 'fuse_detail',
-           'default_guided_fusion_weights', 'GuidedPatchInpainter']
+           'gaussian_blur_like_opencv', 'guided_detail', 'check_texture_source', 'guided_texture',
+           'DetailTransferPatchInpainter', 'DetailFusionConfig', 'DetailFusionNet', 'load_detail_fusion',
+           'default_fusion_weights', 'fuse_detail', 'default_guided_fusion_weights', 'GuidedPatchInpainter']
 
 # %% ../nbs/40_patch_network.ipynb #c005
 @dataclass
@@ -571,9 +571,9 @@ def default_patch_weights() -> Path:
 
 
 class PatchInpainter:
-    "The trained patch network as a spine inpainter (deterministic; `seed` is ignored)."
+    "The trained patch network alone as a spine inpainter (`patch_net`; deterministic, `seed` is ignored)."
 
-    name = "patch"
+    name = "patch_net"
 
     def __init__(self, weights: str | Path | None = None, device: str | None = None):
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -654,6 +654,13 @@ def guided_detail(
 TEXTURE_SOURCES = ("patchmatch", "guided")
 
 
+def check_texture_source(texture: str) -> str:
+    "`texture` when it names a texture source (`TEXTURE_SOURCES`), else one clear error."
+    if texture not in TEXTURE_SOURCES:
+        raise InputError(f"texture={texture!r}: one of {', '.join(TEXTURE_SOURCES)}")
+    return texture
+
+
 def guided_texture(fill: torch.Tensor, mask: torch.Tensor, sigma: float) -> torch.Tensor:
     "A texture fill from `guided_detail`: the fill's structure (below G_σ) plus the detail copied into the hole."
     own = texture_detail(fill.float(), sigma).to(fill)
@@ -668,7 +675,7 @@ class DetailTransferPatchInpainter(PatchInpainter):
 
     def __init__(
         self,
-        weights: str | Path | None = None,  # patch-network weights (None: the shipped `patch`)
+        weights: str | Path | None = None,  # patch-network weights (None: the shipped `patch_net`)
         device: str | None = None,  # torch device of the network (None: CUDA when available)
         sigma: float = 3.0,  # σ in pixels of the fixed rule's Gaussian (the learned fusion keeps its own)
         amount: float | None = None,  # a fixed share of the detail everywhere (0.5: the first rule); None: learned
@@ -677,8 +684,7 @@ class DetailTransferPatchInpainter(PatchInpainter):
         max_work_side: int | None = None,  # larger images: all three steps at this shorter side (None: the network's)
         texture: str = "patchmatch",  # the detail's source: patchmatch | guided (`guided_detail`, no PatchMatch run)
     ):
-        if texture not in TEXTURE_SOURCES:
-            raise InputError(f"texture={texture!r}: one of {', '.join(TEXTURE_SOURCES)}")
+        texture = check_texture_source(texture)
         super().__init__(weights, device)
         self.sigma, self.amount, self.texture = sigma, amount, texture
         self.patchmatch = patchmatch or (PatchMatchInpainter() if texture == "patchmatch" else None)
@@ -690,13 +696,12 @@ class DetailTransferPatchInpainter(PatchInpainter):
         check_pair(image, mask)
         dev = next(self.model.parameters()).device if self.texture == "guided" else image.device
         work = (image.to(dev).float(), mask.to(dev).float())  # guided: the resizing on the network's device too
-        out = fill_at_work_size(lambda i, m: self._fill(i, m, seed), *work, self.max_work_side)
+        out = fill_at_work_size(lambda i, m: self._fill(i, m, seed, dev), *work, self.max_work_side)
         return blend_known(out.clamp(0, 1).to(image.device), image, mask)
 
-    def _fill(self, image, mask, seed):
+    def _fill(self, image, mask, seed, dev):
         "The fill at the size given: PatchMatch (C++, it releases the GIL) runs in a thread beside the network."
-        if self.texture == "guided":  # every step on the network's device
-            dev = next(self.model.parameters()).device
+        if self.texture == "guided":  # every step on the network's device (`dev`)
             fill, hole = super().__call__(image, mask, seed).to(dev), mask.to(dev)
             return self._fuse(fill, guided_texture(fill, hole, self.fusion_sigma), hole)
         with ThreadPoolExecutor(1) as pool:
@@ -796,18 +801,18 @@ def fuse_detail(net: DetailFusionNet, fill: torch.Tensor, pm: torch.Tensor, mask
 
 # %% ../nbs/40_patch_network.ipynb #c039la
 def default_guided_fusion_weights() -> Path:
-    "The shipped fusion of `patch_guided` (trained on guided-detail fills)."
+    "The shipped fusion of `patch` (`GuidedPatchInpainter`, trained on guided-detail fills)."
     return package_data("weights", "patch_guided_fusion.safetensors")
 
 
 class GuidedPatchInpainter(DetailTransferPatchInpainter):
-    "The patch network's fill plus detail copied by `guided_detail` where a learned fusion trusts it (`patch_guided`)."
+    "The patch network's fill plus detail copied by `guided_detail` where a learned fusion trusts it (`patch`)."
 
-    name = "patch_guided"
+    name = "patch"
 
     def __init__(
         self,
-        weights: str | Path | None = None,  # patch-network weights (None: the shipped `patch`)
+        weights: str | Path | None = None,  # patch-network weights (None: the shipped `patch_net`)
         device: str | None = None,  # torch device of every step (None: CUDA when available)
         fusion: str | Path | None = None,  # fusion weights (None: the shipped `patch_guided_fusion`)
         max_work_side: int | None = None,  # larger images: all steps at this shorter side (None: the network's)

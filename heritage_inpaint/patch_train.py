@@ -24,8 +24,8 @@ from heritage_inpaint.patch_network import (
     PatchBasedInpainting,
     PatchInpainter,
     PatchNetConfig,
-    TEXTURE_SOURCES,
     base_fill,
+    check_texture_source,
     guided_texture,
     load_patch_model,
     target_residual,
@@ -405,15 +405,14 @@ def make_detail_fusion_fills(
     part: int = 0,  # this process's share: photographs with `index % parts == part`
     parts: int = 1,  # processes sharing the work
     max_images: int | None = None,  # the first N photographs only
-    patch=None,  # the network's fill (None: the shipped `patch`)
+    patch=None,  # the network's fill (None: the shipped `patch_net`)
     patchmatch=None,  # PatchMatch's fill (None: `PatchMatchInpainter()`)
     texture: str = "patchmatch",  # the texture fill stored as `pm`: patchmatch | guided (`guided_texture` of the fill)
     sigma: float = 3.0,  # σ of `guided_texture`'s split (the fusion's own)
 ) -> list[Path]:
     "Store the photograph, the hole and both fills (uint8) of every photograph × hole kind; returns the files written."
     patch = patch or PatchInpainter(device="cpu")
-    if texture not in TEXTURE_SOURCES:
-        raise InputError(f"texture={texture!r}: one of {', '.join(TEXTURE_SOURCES)}")
+    texture = check_texture_source(texture)
     patchmatch = patchmatch or (PatchMatchInpainter() if texture == "patchmatch" else None)
     written = []
     for i, path in enumerate(list(list_images(image_dir).values())[:max_images]):

@@ -36,10 +36,10 @@ from .samples import sample_dir
 from .sd2 import SD2Inpainter
 
 register_inpainter("sd2")(SD2Inpainter)
-register_inpainter("patch")(PatchInpainter)
+register_inpainter("patch")(GuidedPatchInpainter)
+register_inpainter("patch_net")(PatchInpainter)
 register_inpainter("patch_perceptual")(PerceptualPatchInpainter)
 register_inpainter("patch_detail")(DetailTransferPatchInpainter)
-register_inpainter("patch_guided")(GuidedPatchInpainter)
 
 # %% auto #0
 __all__ = ['DEFAULT_METHODS', 'METRIC_COLUMNS', 'REPORT_OUTPUTS', 'COLUMN_LABELS', 'TABLE_NOTE', 'PAGE_STYLE', 'ReportConfig',
@@ -47,7 +47,7 @@ __all__ = ['DEFAULT_METHODS', 'METRIC_COLUMNS', 'REPORT_OUTPUTS', 'COLUMN_LABELS
            'write_report_html']
 
 # %% ../nbs/80_report.ipynb #c005
-DEFAULT_METHODS = ("telea", "ns", "patchmatch", "patch", "patch_detail", "patch_guided")
+DEFAULT_METHODS = ("telea", "ns", "patchmatch", "patch_net", "patch", "patch_detail")
 
 
 @dataclass
