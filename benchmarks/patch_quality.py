@@ -8,7 +8,9 @@ the first `--vgg-images`: the patch network trains on LPIPS-alex, so a perceptua
 comparison honest (VGG takes about 3 s an image on 2 CPU cores, hence the subset). `--reuse` keeps a previous
 result's rows of a method (deterministic methods, unchanged weights) after recomputing its first `--check-images`
 images and finding them equal. `--recompute` scores a method anew whose weights changed, and `--keep-previous
-patch:patch_round1` keeps the old weights' rows under another name. The committed file (round 3):
+patch:patch_round1` keeps the old weights' rows under another name. `--options '{"search_stride": 3}' --suffix
+@stride3` builds every method with those keyword arguments and names its rows `patch@stride3` (a setting measured
+beside the default). The committed file (round 3):
 
     python benchmarks/patch_quality.py --val <bsds>/val --reuse <round 2 file> --recompute patch \
         --keep-previous patch:patch_round1 --out benchmarks/results/patch_quality.json
@@ -61,13 +63,15 @@ def main():
     ap.add_argument(
         "--keep-previous", default="", help="old:new,...: the --reuse file's rows of `old` kept as method `new`"
     )
+    ap.add_argument("--options", default="{}", help="JSON keyword arguments of every method's inpainter")
+    ap.add_argument("--suffix", default="", help="appended to the method names of the rows (with --options)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     paths = list(list_images(a.val).items())[: a.max_images]
     old = previous_rows(a.reuse) if a.reuse else {}
     rows, checked = [], {}
     for name in a.methods.split(","):
-        inpaint = get_inpainter(name)
+        inpaint = get_inpainter(name, **json.loads(a.options))
         fresh = name in a.recompute.split(",")
         reuse = not fresh and all((name, stem, k) in old for stem, _ in paths for k in HOLE_KINDS)
         for i, (stem, path) in enumerate(paths):
@@ -85,7 +89,7 @@ def main():
                         checked[name] = max(checked.get(name, 0.0), diff)
                         if diff > 1e-3:
                             raise SystemExit(f"{name} {stem} {kind}: differs from {a.reuse} by {diff}")
-                rows.append(dict(r, method=name, image=stem, kind=kind))
+                rows.append(dict(r, method=name + a.suffix, image=stem, kind=kind))
         print(name, "reused" if reuse else "computed", flush=True)
     for spec in filter(None, a.keep_previous.split(",")):  # weights since replaced: their rows as they were
         was, now = spec.split(":")

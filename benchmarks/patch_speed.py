@@ -6,7 +6,9 @@
 With `--detail`, `patch_detail` (the first weights' network, PatchMatch and the shipped fusion) is timed as well at
 full size and at each work size, beside PatchMatch alone at full size (the plain way it adds to); `--guided` does
 the same for the default `patch` (`GuidedPatchInpainter`: the network, `guided_detail` and its fusion; no
-PatchMatch; rows named `patch_guided` in the files of round 4).
+PatchMatch; rows named `patch_guided` in the files of round 4), at each of `--search-strides` (`guided_detail`'s step
+between candidate windows). `--contiguous` adds rows of the network alone with its weights in the contiguous layout
+(round 5's; the loader has made them channels-last since round 6).
 
 Median of `--reps` calls after 2 warm-up calls, on CUDA when it is there (else the CPU, with its thread count).
 Each row also gives the masked PSNR of its fill against the full-size fill of the same model (the reference path),
@@ -16,7 +18,6 @@ and LPIPS-alex of the full-size and the work-size fill.
 """
 
 import argparse, json, os, statistics, time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -28,7 +29,6 @@ from heritage_inpaint.metrics import image_metrics, psnr
 from heritage_inpaint.patch_network import (
     DetailTransferPatchInpainter,
     GuidedPatchInpainter,
-    PatchBasedInpainting,
     load_patch_model,
 )
 
@@ -38,6 +38,15 @@ def medium_hole_1024() -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     img = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 1024, 1024, generator=g), 5, 1, 2)[0]
     return img, random_mask(1024, 1024, "medium", seed=0)
+
+
+def upsampled_val_photos(val: str | None, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    "The first `n` BSDS500 val photos upsampled 2× (bicubic, 962×642), each with a medium hole seeded by its index."
+    photos = []
+    for i, path in enumerate(list(list_images(val).values())[:n] if val else []):
+        big = torch.nn.functional.interpolate(load_image(path)[None], scale_factor=2, mode="bicubic")[0]
+        photos.append((big.clamp(0, 1), random_mask(*big.shape[-2:], "medium", seed=i)))
+    return photos
 
 
 def median_seconds(fn, reps: int, warmup: int = 2) -> float:
@@ -65,31 +74,31 @@ def main():
     ap.add_argument("--quality-images", type=int, default=10)
     ap.add_argument("--detail", action="store_true", help="also time patch_detail and PatchMatch alone")
     ap.add_argument("--guided", action="store_true", help="also time patch, the default (guided detail, no PatchMatch)")
+    ap.add_argument("--search-strides", default="2", help="--guided: guided_detail's candidate steps to time")
+    ap.add_argument("--contiguous", action="store_true", help="also the network with contiguous (round 5) weights")
     a = ap.parse_args()
-    photos = []
-    if a.val:
-        for i, path in enumerate(list(list_images(a.val).values())[: a.quality_images]):
-            big = torch.nn.functional.interpolate(load_image(path)[None], scale_factor=2, mode="bicubic")[0]
-            photos.append((big.clamp(0, 1), random_mask(*big.shape[-2:], "medium", seed=i)))
+    photos = upsampled_val_photos(a.val, a.quality_images)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     img, mask = medium_hole_1024()
     rows = []
 
     for w in a.weights.split(","):
-        model = load_patch_model(w, device)
         with_side = {}
         for side in (0, *(int(s) for s in a.work_sides.split(","))):
-            with_side[side] = PatchBasedInpainting(replace(model.cfg, max_work_side=side)).to(device).eval()
-            with_side[side].load_state_dict(model.state_dict())
+            with_side[side] = load_patch_model(w, device)  # channels-last weights, as the inpainters load them
+            with_side[side].cfg.max_work_side = side
         ref = with_side[0].inpaint(img, mask).clamp(0, 1)  # the full-size fill
-        for side in (int(s) for s in a.work_sides.split(",")):
+        layouts = [False, True] if a.contiguous else [False]
+        for side, contiguous in ((int(s), c) for s in a.work_sides.split(",") for c in layouts):
             m = with_side[side]
-
+            if contiguous:
+                m = with_side[side] = m.to(memory_format=torch.contiguous_format)
             out = m.inpaint(img, mask).clamp(0, 1)
             rows.append(
                 dict(
                     weights=Path(w).name,
                     max_work_side=side,
+                    layout="contiguous" if contiguous else "channels_last",
                     seconds=median_seconds(lambda: m.inpaint(img, mask), a.reps),
                     psnr_vs_full_size_db=psnr(out, ref, mask).item() if side else None,
                 )
@@ -103,7 +112,10 @@ def main():
     if a.detail:
         rows += detail_rows(a.weights.split(",")[0], a.work_sides, img, mask, photos, a.reps, device)
     if a.guided:
-        rows += detail_rows(a.weights.split(",")[0], a.work_sides, img, mask, photos, a.reps, device, guided=True)
+        for stride in (int(s) for s in a.search_strides.split(",")):
+            rows += detail_rows(
+                a.weights.split(",")[0], a.work_sides, img, mask, photos, a.reps, device, guided=True, stride=stride
+            )
     res = dict(
         image="1024x1024, random_mask('medium', seed=0)",
         device=torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads",
@@ -114,12 +126,13 @@ def main():
     Path(a.out).write_text(json.dumps(res, indent=1))
 
 
-def detail_rows(weights, work_sides, img, mask, photos, reps, device, guided=False) -> list[dict]:
-    "Rows for `patch_detail` (`guided`: the default `patch`) at full size and each work size, and PatchMatch alone."
+def detail_rows(weights, work_sides, img, mask, photos, reps, device, guided=False, stride=2) -> list[dict]:
+    "Rows for `patch_detail` (`guided`: `patch`, search step `stride`) at full size and each work size, PatchMatch."
     methods = {} if guided else {"patchmatch": (None, PatchMatchInpainter())}
     name, cls = ("patch", GuidedPatchInpainter) if guided else ("patch_detail", DetailTransferPatchInpainter)
+    extra = dict(search_stride=stride) if guided else {}
     for side in (0, *(int(s) for s in work_sides.split(","))):
-        methods[f"{name}@{side}"] = (side, cls(weights, device, max_work_side=side))
+        methods[f"{name}@{side}"] = (side, cls(weights, device, max_work_side=side, **extra))
     ref = methods[f"{name}@0"][1](img, mask, 0)
     rows = []
     for name, (side, fill) in methods.items():
@@ -130,6 +143,7 @@ def detail_rows(weights, work_sides, img, mask, photos, reps, device, guided=Fal
             max_work_side=side,
             seconds=median_seconds(lambda: fill(img, mask, 0), reps),
             psnr_vs_full_size_db=psnr(out, ref, mask).item() if side else None,
+            **extra,
         )
         if photos:
             scores = [image_metrics(fill(p, h, 0), p, h) for p, h in photos]

@@ -7,25 +7,19 @@ SSIM / LPIPS-alex of `GuidedPatchInpainter` at pipeline work size `side`, the ne
 fill upsampled to the pipeline's size) and `guided_detail`'s candidate step `stride` (2 in the shipped code).
 """
 
-import json, sys, functools
+import json, sys
 import numpy as np, torch
-import heritage_inpaint.patch_network as pn
-from heritage_inpaint.io import list_images, load_image
-from heritage_inpaint.masks import random_mask
 from heritage_inpaint.metrics import image_metrics
+from heritage_inpaint.patch_network import GuidedPatchInpainter
+from patch_speed import upsampled_val_photos
 
 torch.set_grad_enabled(False)
 dev = "cuda" if torch.cuda.is_available() else "cpu"
-photos = []
-for i, path in enumerate(list(list_images(sys.argv[1]).values())[: int(sys.argv[2])]):
-    big = torch.nn.functional.interpolate(load_image(path)[None], scale_factor=2, mode="bicubic")[0]
-    photos.append((big.clamp(0, 1), random_mask(*big.shape[-2:], "medium", seed=i)))
-orig = pn.guided_detail
+photos = upsampled_val_photos(sys.argv[1], int(sys.argv[2]))
 
 
 def run(name, side, net_side, stride):
-    pn.guided_detail = functools.partial(orig, stride=stride)  # guided_texture looks it up in its module
-    g = pn.GuidedPatchInpainter(device=dev, max_work_side=side)
+    g = GuidedPatchInpainter(device=dev, max_work_side=side, search_stride=stride)
     g.model.cfg.max_work_side = net_side
     s = [image_metrics(g(p, h), p, h) for p, h in photos]
     r = dict(

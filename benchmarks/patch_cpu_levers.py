@@ -1,0 +1,77 @@
+"""The levers of round 6 on `patch`, timed interleaved in one process (a 1024² image, a medium hole).
+
+    python benchmarks/patch_cpu_levers.py --rounds 8 --out benchmarks/results/patch_cpu_levers_cpu2.json
+
+Shared CPU cores drift by ±20 % between runs, so the settings are timed in turns (one call each per round, after a
+warm-up call) and compared by their medians: the network's weights contiguous (round 5) or channels-last (the
+loader's layout since round 6), `guided_detail`'s candidate step 2 (round 5) or 3 (`SEARCH_STRIDE`), and the work
+size 384 option. The search's `addmm` and its gather of the chosen windows only (round 6, outputs equal to 1e-7) are
+in every row. Each row has its fill's masked PSNR against the default's.
+"""
+
+import argparse, json, os, statistics, time
+from pathlib import Path
+
+import torch
+
+from heritage_inpaint.metrics import psnr
+from heritage_inpaint.patch_network import GuidedPatchInpainter
+from patch_speed import medium_hole_1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    torch.set_grad_enabled(False)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    img, mask = medium_hole_1024()
+    settings = {  # name: (weights layout, search step, work size)
+        "round 5 settings: contiguous, step 2, 512": (torch.contiguous_format, 2, 512),
+        "channels-last, step 2, 512": (torch.channels_last, 2, 512),
+        "contiguous, step 3, 512": (torch.contiguous_format, 3, 512),
+        "round 6 default: channels-last, step 3, 512": (torch.channels_last, 3, 512),
+        "channels-last, step 3, 384": (torch.channels_last, 3, 384),
+    }
+    fills = {}
+    for name, (layout, stride, side) in settings.items():
+        g = GuidedPatchInpainter(device=device, max_work_side=side, search_stride=stride)
+        g.model.to(memory_format=layout)
+        fills[name] = g
+    outs = {name: g(img, mask) for name, g in fills.items()}  # the warm-up calls
+    times = {name: [] for name in fills}
+    for _ in range(a.rounds):
+        for name, g in fills.items():
+            sync()
+            t = time.perf_counter()
+            g(img, mask)
+            sync()
+            times[name].append(time.perf_counter() - t)
+    base, default = list(settings)[0], list(settings)[3]
+    rows = [
+        dict(
+            setting=name,
+            median_seconds=statistics.median(ts),
+            seconds=ts,
+            speedup_vs_round5_settings=statistics.median(times[base]) / statistics.median(ts),
+            psnr_vs_default_db=psnr(outs[name], outs[default], mask).item() if name != default else None,
+        )
+        for name, ts in times.items()
+    ]
+    for r in rows:
+        print(r["setting"], round(r["median_seconds"], 3), round(r["speedup_vs_round5_settings"], 2), flush=True)
+    res = dict(
+        image="1024x1024, random_mask('medium', seed=0)",
+        device=torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads",
+        cpu_count=os.cpu_count(),
+        rounds=a.rounds,
+        rows=rows,
+    )
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
