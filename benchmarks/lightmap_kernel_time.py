@@ -6,10 +6,12 @@
 Every (model, BLOCK, num_warps) setting renders hour 18.5 at 1920x1080 `--reps` times per round (median), for
 `--rounds` rounds taken in turn, so a busy host slows every setting alike; the row is the median over the rounds.
 Beside it: eager fp32 `render_frame` per model (the plain way) and each setting's max |difference| to it.
+`--previous old.py` (`git show REV:heritage_inpaint/lightmap_render.py > old.py`) times that commit's kernel beside,
+on the same models, at the first tile setting (rows named `model@previous`).
 Merged into `results/lightmap_ab.json` (`summary.render_1080p_h200_interleaved`).
 """
 
-import argparse, json, statistics
+import argparse, importlib.util, json, statistics, sys
 from pathlib import Path
 
 import torch
@@ -27,8 +29,15 @@ def main():
     ap.add_argument("--tiles", default="128x4,128x8,64x4", help="BLOCKxnum_warps settings")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--previous", default=None, help="an earlier commit's lightmap_render.py, timed beside")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    previous = None
+    if a.previous:  # a module of the package (its relative imports resolve), loaded from the file given
+        spec = importlib.util.spec_from_file_location("heritage_inpaint._previous_lightmap_render", a.previous)
+        previous = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = previous
+        spec.loader.exec_module(previous)
     base = load_image(a.frame).cuda()
     settings, rend, eager, err = [], {}, {}, {}
     for w in a.weights.split(","):
@@ -39,6 +48,12 @@ def main():
             block, warps = (int(x) for x in tile.split("x"))
             s = (Path(w).stem, block, warps)
             rend[s] = LightmapRenderer(m, base, 1080, 1920, block=block, num_warps=warps)
+            err[s] = (rend[s].render(18.5).float() - ref).abs().max().item()
+            settings.append(s)
+        if previous is not None:
+            block, warps = (int(x) for x in a.tiles.split(",")[0].split("x"))
+            s = (Path(w).stem + "@previous", block, warps)
+            rend[s] = previous.LightmapRenderer(m, base, 1080, 1920, block=block, num_warps=warps)
             err[s] = (rend[s].render(18.5).float() - ref).abs().max().item()
             settings.append(s)
     times = {s: [] for s in settings}

@@ -55,8 +55,9 @@ def _define_kernel():
         GAIN: tl.constexpr,
     ):
         """One tile of BLOCK pixels: relu(s1·P + b1) → NL × relu(h·Wᵀ + b) → h·Woᵀ + bo (+ baseline, or with BLEND
-        w_base·base + w_base2·base2: two keyframes), clamped, fp16 out. With GAIN the output layer's columns 0–2 are
-        Δ and columns OUTP/2 … OUTP/2 + 2 the gain g, and the frame is Δ + base·(1 + g)."""
+        w_base·base + w_base2·base2: two keyframes), clamped, fp16 out. With GAIN the output layer's columns 2c and
+        2c + 1 are Δ and the gain g of channel c (interleaved: a register-local split), and the frame is
+        Δ + base·(1 + g)."""
         rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         cols = tl.arange(0, HID)
         ocols = tl.arange(0, OUTP)
@@ -71,19 +72,21 @@ def _define_kernel():
         wo = tl.load(wo_ptr + cols[:, None] * OUTP + ocols[None, :])
         acc = tl.zeros((BLOCK, OUTP), dtype=tl.float32) + tl.load(bo_ptr + ocols)[None, :]
         o = tl.dot(h16, wo, acc)
-        chan = ocols % (OUTP // 2) if GAIN else ocols  # the colour channel each output column belongs to
-        bmask = rmask[:, None] & (chan[None, :] < 3)
+        if GAIN:  # the pairs (Δ_c, g_c) of neighbouring columns sit in one thread's accumulators
+            o, g = tl.split(tl.reshape(o, (BLOCK, OUTP // 2, 2)))
+            scols = tl.arange(0, OUTP // 2)
+        else:
+            scols = ocols
+        bmask = rmask[:, None] & (scols[None, :] < 3)
         if RESIDUAL:
-            base = tl.load(base_ptr + rows[:, None] * 3 + chan[None, :], mask=bmask, other=0.0).to(tl.float32)
+            base = tl.load(base_ptr + rows[:, None] * 3 + scols[None, :], mask=bmask, other=0.0).to(tl.float32)
             if BLEND:
-                base2 = tl.load(base2_ptr + rows[:, None] * 3 + chan[None, :], mask=bmask, other=0.0)
+                base2 = tl.load(base2_ptr + rows[:, None] * 3 + scols[None, :], mask=bmask, other=0.0)
                 base = w_base * base + w_base2 * base2.to(tl.float32)
-            if GAIN:  # [Δ + base | g·base] folded onto the first half: Δ + base·(1 + g)
-                o = tl.where(ocols[None, :] < OUTP // 2, o + base, o * base)
-                o = tl.sum(tl.reshape(o, (BLOCK, 2, OUTP // 2)), axis=1)
+            if GAIN:
+                o += base * (1.0 + g)
             else:
                 o += base
-        scols = tl.arange(0, OUTP // 2) if GAIN else ocols
         o = tl.minimum(tl.maximum(o, 0.0), 1.0)
         smask = rmask[:, None] & (scols[None, :] < 3)
         tl.store(out_ptr + rows[:, None] * 3 + scols[None, :], o.to(tl.float16), mask=smask)
@@ -223,11 +226,12 @@ class LightmapRenderer:
             b = torch.stack(p["b"]).float().contiguous() if NL else torch.zeros(1, hid, device=self.device)
             wo = torch.zeros(hid, hid, device=self.device, dtype=torch.half)
             bo = torch.zeros(hid, device=self.device)
-            wo[:, :3] = p["Wo"].T[:, :3].half()
-            bo[:3] = p["bo"][:3].float()
-            if self.model.cfg.gain:  # the gain head in the second half of the columns (the kernel folds it back)
-                wo[:, hid // 2 : hid // 2 + 3] = p["Wo"].T[:, 3:].half()
-                bo[hid // 2 : hid // 2 + 3] = p["bo"][3:].float()
+            step = 2 if self.model.cfg.gain else 1  # gain: Δ_c in column 2c and g_c in 2c + 1 (the kernel splits them)
+            wo[:, 0 : 3 * step : step] = p["Wo"].T[:, :3].half()
+            bo[0 : 3 * step : step] = p["bo"][:3].float()
+            if self.model.cfg.gain:
+                wo[:, 1:6:2] = p["Wo"].T[:, 3:].half()
+                bo[1:6:2] = p["bo"][3:].float()
             if len(self._packed) > 64:
                 self._packed.clear()
             self._packed[key] = (
