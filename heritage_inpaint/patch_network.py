@@ -200,6 +200,8 @@ class GatedConv(nn.Module):
 
     def forward(self, x):
         f, g = self.conv(x).chunk(2, 1)
+        if not torch.is_grad_enabled():  # inference: in place on the convolution's output, no new buffers
+            return F.leaky_relu_(f, 0.2).mul_(g.sigmoid_())
         return F.leaky_relu(f, 0.2) * torch.sigmoid(g)
 
 
@@ -777,6 +779,9 @@ def load_detail_fusion(weights, device="cpu") -> DetailFusionNet:
         net.load_state_dict(sd)
     except RuntimeError as e:
         raise InputError(f"{weights}: weights do not match its config: {str(e).splitlines()[0][:200]}") from None
+    for layer in net.net:  # inference: SiLU in place on each convolution's output (no new buffers, the same result)
+        if isinstance(layer, nn.SiLU):
+            layer.inplace = True
     return net.to(device, memory_format=torch.channels_last).eval()  # 1.6× faster convolutions on a CPU
 
 
