@@ -11,7 +11,7 @@ on the same models, at the first tile setting (rows named `model@previous`).
 Merged into `results/lightmap_ab.json` (`summary.render_1080p_h200_interleaved`).
 """
 
-import argparse, importlib.util, json, statistics, sys
+import argparse, json, statistics
 from pathlib import Path
 
 import torch
@@ -20,6 +20,7 @@ from heritage_inpaint.io import load_image
 from heritage_inpaint.lightmap_model import load_lightmap, render_frame
 from heritage_inpaint.lightmap_render import LightmapRenderer
 from lightmap_render import timed_ms  # benchmarks/ is the script's directory
+from previous_code import load_previous
 
 
 def main():
@@ -33,11 +34,8 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     previous = None
-    if a.previous:  # a module of the package (its relative imports resolve), loaded from the file given
-        spec = importlib.util.spec_from_file_location("heritage_inpaint._previous_lightmap_render", a.previous)
-        previous = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = previous
-        spec.loader.exec_module(previous)
+    if a.previous:
+        previous = load_previous(a.previous, "lightmap_render")
     base = load_image(a.frame).cuda()
     settings, rend, eager, err = [], {}, {}, {}
     for w in a.weights.split(","):

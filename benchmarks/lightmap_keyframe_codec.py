@@ -19,7 +19,8 @@ import torch
 from heritage_inpaint.lightmap_model import load_lightmap, read_sun_table, render_frame
 from heritage_inpaint.lightmap_train import (
     DayData,
-    _encode,
+    decode_frame,
+    encode_frame,
     equal_bytes_blend_metrics,
     held_out_metrics,
     png_bytes,
@@ -30,13 +31,8 @@ from lightmap_ab import grouped  # benchmarks/ is the script's directory
 
 def decoded(frame: torch.Tensor, codec: str, quality: int) -> tuple[torch.Tensor, int]:
     "`frame` `[3,H,W]` after JPEG or WebP at `quality`, and the encoded bytes."
-    import io
-    import numpy as np
-    from PIL import Image
-
-    data = _encode(frame, codec, quality)
-    img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(img).permute(2, 0, 1).to(frame), len(data)
+    data = encode_frame(frame, codec, quality)
+    return decode_frame(data, frame.device), len(data)
 
 
 def main():

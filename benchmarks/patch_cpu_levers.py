@@ -13,7 +13,7 @@ inference (round 6, outputs equal to 1e-7 and bit-equal) are in every row of tod
 Each row has its fill's masked PSNR against the default's and its speed-up over the first row.
 """
 
-import argparse, importlib.util, json, os, statistics, sys, time
+import argparse, json, os, statistics, time
 from pathlib import Path
 
 import torch
@@ -21,6 +21,7 @@ import torch
 from heritage_inpaint.metrics import psnr
 from heritage_inpaint.patch_network import GuidedPatchInpainter
 from patch_speed import medium_hole_1024
+from previous_code import load_previous
 
 
 def main():
@@ -41,11 +42,8 @@ def main():
         "channels-last, step 3, 384": (torch.channels_last, 3, 384),
     }
     fills = {}
-    if a.previous:  # a module of the package (its relative imports resolve), loaded from the file given
-        spec = importlib.util.spec_from_file_location("heritage_inpaint._previous_patch_network", a.previous)
-        previous = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = previous
-        spec.loader.exec_module(previous)
+    if a.previous:
+        previous = load_previous(a.previous, "patch_network")
         fills["previous code (--previous), its defaults"] = previous.GuidedPatchInpainter(device=device)
     for name, (layout, stride, side) in settings.items():
         g = GuidedPatchInpainter(device=device, max_work_side=side, search_stride=stride)

@@ -29,8 +29,8 @@ from .training import TrainResult, TrainingRun, check_finite_loss
 # %% auto #0
 __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lightmap_loss', 'frame_metrics', 'mean_metrics',
            'held_out_metrics', 'validate_lightmap', 'blend_metrics', 'weights_bytes', 'png_bytes', 'storage_bytes',
-           'compress_frames', 'equal_bytes_blend_metrics', 'train_lightmap', 'ab_config', 'run_lightmap_ab',
-           'sun_keyframe_ab']
+           'encode_frame', 'decode_frame', 'compress_frames', 'equal_bytes_blend_metrics', 'train_lightmap',
+           'ab_config', 'run_lightmap_ab', 'sun_keyframe_ab']
 
 # %% ../nbs/52_lightmap_train.ipynb #c005
 @dataclass
@@ -208,7 +208,8 @@ def storage_bytes(model, data: DayData) -> dict:
     return {"weights": w, "keyframes": k, "model": w + k, "blend": blend, "model_over_blend": (w + k) / blend}
 
 # %% ../nbs/52_lightmap_train.ipynb #t002
-def _encode(frame: torch.Tensor, codec: str, quality: int) -> bytes:
+def encode_frame(frame: torch.Tensor, codec: str, quality: int) -> bytes:
+    "`frame` (`[3,H,W]` in [0, 1]) as the bytes of a JPEG or WebP file (`codec`) at `quality` (1–100)."
     import io as _io
     from PIL import Image
     from heritage_inpaint.io import to_uint8
@@ -218,11 +219,18 @@ def _encode(frame: torch.Tensor, codec: str, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def compress_frames(frames: dict, budget: int, codecs=("jpeg", "webp")) -> tuple[dict, dict]:
-    "`frames` decoded after JPEG or WebP at the highest quality whose total fits `budget` bytes (better codec by PSNR)."
+def decode_frame(data: bytes, device=None) -> torch.Tensor:
+    "The bytes of an image file back to `[3,H,W]` float in [0, 1] (on `device`)."
     import io as _io
     import numpy as np
     from PIL import Image
+
+    rgb = np.asarray(Image.open(_io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(rgb).permute(2, 0, 1).to(device)
+
+
+def compress_frames(frames: dict, budget: int, codecs=("jpeg", "webp")) -> tuple[dict, dict]:
+    "`frames` decoded after JPEG or WebP at the highest quality whose total fits `budget` bytes (better codec by PSNR)."
     from heritage_inpaint.metrics import psnr
 
     best = None
@@ -230,18 +238,13 @@ def compress_frames(frames: dict, budget: int, codecs=("jpeg", "webp")) -> tuple
         lo, hi, fit = 1, 100, None
         while lo <= hi:  # highest quality that fits (bytes grow with quality)
             q = (lo + hi) // 2
-            enc = {h: _encode(f, codec, q) for h, f in frames.items()}
+            enc = {h: encode_frame(f, codec, q) for h, f in frames.items()}
             if sum(map(len, enc.values())) <= budget:
                 fit, lo = (q, enc), q + 1
             else:
                 hi = q - 1
-        q, enc = fit or (1, {h: _encode(f, codec, 1) for h, f in frames.items()})
-        dec = {
-            h: torch.from_numpy(np.asarray(Image.open(_io.BytesIO(b)).convert("RGB"), dtype=np.float32) / 255.0)
-            .permute(2, 0, 1)
-            .to(frames[h].device)
-            for h, b in enc.items()
-        }
+        q, enc = fit or (1, {h: encode_frame(f, codec, 1) for h, f in frames.items()})
+        dec = {h: decode_frame(b, frames[h].device) for h, b in enc.items()}
         fidelity = sum(psnr(dec[h].cpu(), frames[h].cpu()).item() for h in frames) / len(frames)
         info = {"codec": codec, "quality": q, "bytes": sum(map(len, enc.values())), "fits": fit is not None}
         if best is None or fidelity > best[1]["psnr_vs_png"]:
