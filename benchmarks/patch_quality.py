@@ -67,30 +67,34 @@ def main():
     ap.add_argument("--suffix", default="", help="appended to the method names of the rows (with --options)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    options = json.loads(a.options)
+    if options and not a.suffix:
+        ap.error("--options needs --suffix: the rows of a setting must not carry the default method's name")
     paths = list(list_images(a.val).items())[: a.max_images]
     old = previous_rows(a.reuse) if a.reuse else {}
     rows, checked = [], {}
     for name in a.methods.split(","):
-        inpaint = get_inpainter(name, **json.loads(a.options))
+        inpaint = get_inpainter(name, **options)
+        label = name + a.suffix  # the rows' method name, and the one whose earlier rows --reuse may keep
         fresh = name in a.recompute.split(",")
-        reuse = not fresh and all((name, stem, k) in old for stem, _ in paths for k in HOLE_KINDS)
+        reuse = not fresh and all((label, stem, k) in old for stem, _ in paths for k in HOLE_KINDS)
         for i, (stem, path) in enumerate(paths):
             img = load_image(path)
             for kind in HOLE_KINDS:
                 mask = random_mask(*img.shape[-2:], kind, seed=i)
                 vgg = i < a.vgg_images
                 if reuse and not vgg and i >= a.check_images:
-                    r = dict(old[(name, stem, kind)], lpips_vgg=None, reused=True)
+                    r = dict(old[(label, stem, kind)], lpips_vgg=None, reused=True)
                 else:
                     r = score(inpaint, img, mask, vgg)
                     if reuse:  # recomputed rows of a reused method must match the previous file
-                        prev = old[(name, stem, kind)]
+                        prev = old[(label, stem, kind)]
                         diff = max(abs(r[k] - prev[k]) for k in ("psnr", "ssim", "lpips"))
-                        checked[name] = max(checked.get(name, 0.0), diff)
+                        checked[label] = max(checked.get(label, 0.0), diff)
                         if diff > 1e-3:
-                            raise SystemExit(f"{name} {stem} {kind}: differs from {a.reuse} by {diff}")
-                rows.append(dict(r, method=name + a.suffix, image=stem, kind=kind))
-        print(name, "reused" if reuse else "computed", flush=True)
+                            raise SystemExit(f"{label} {stem} {kind}: differs from {a.reuse} by {diff}")
+                rows.append(dict(r, method=label, image=stem, kind=kind))
+        print(label, "reused" if reuse else "computed", flush=True)
     for spec in filter(None, a.keep_previous.split(",")):  # weights since replaced: their rows as they were
         was, now = spec.split(":")
         rows += [dict(old[(was, stem, k)], method=now, reused=True) for stem, _ in paths for k in HOLE_KINDS]

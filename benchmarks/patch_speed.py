@@ -27,6 +27,7 @@ from heritage_inpaint.io import list_images, load_image
 from heritage_inpaint.masks import random_mask
 from heritage_inpaint.metrics import image_metrics, psnr
 from heritage_inpaint.patch_network import (
+    SEARCH_STRIDE,
     DetailTransferPatchInpainter,
     GuidedPatchInpainter,
     load_patch_model,
@@ -74,7 +75,7 @@ def main():
     ap.add_argument("--quality-images", type=int, default=10)
     ap.add_argument("--detail", action="store_true", help="also time patch_detail and PatchMatch alone")
     ap.add_argument("--guided", action="store_true", help="also time patch, the default (guided detail, no PatchMatch)")
-    ap.add_argument("--search-strides", default="2", help="--guided: guided_detail's candidate steps to time")
+    ap.add_argument("--search-strides", default=str(SEARCH_STRIDE), help="--guided: guided_detail's steps to time")
     ap.add_argument("--contiguous", action="store_true", help="also the network with contiguous (round 5) weights")
     a = ap.parse_args()
     photos = upsampled_val_photos(a.val, a.quality_images)
@@ -126,7 +127,7 @@ def main():
     Path(a.out).write_text(json.dumps(res, indent=1))
 
 
-def detail_rows(weights, work_sides, img, mask, photos, reps, device, guided=False, stride=2) -> list[dict]:
+def detail_rows(weights, work_sides, img, mask, photos, reps, device, guided=False, stride=SEARCH_STRIDE) -> list[dict]:
     "Rows for `patch_detail` (`guided`: `patch`, search step `stride`) at full size and each work size, PatchMatch."
     methods = {} if guided else {"patchmatch": (None, PatchMatchInpainter())}
     name, cls = ("patch", GuidedPatchInpainter) if guided else ("patch_detail", DetailTransferPatchInpainter)

@@ -4,7 +4,8 @@
 
 On the first N BSDS500 val photos upsampled 2x (a medium hole each, as in `patch_speed.py --val`): masked PSNR /
 SSIM / LPIPS-alex of `GuidedPatchInpainter` at pipeline work size `side`, the network at `net_side` inside it (its
-fill upsampled to the pipeline's size) and `guided_detail`'s candidate step `stride` (2 in the shipped code).
+fill upsampled to the pipeline's size) and `guided_detail`'s candidate step `stride` (2 in the code it was run
+with; `SEARCH_STRIDE` = 3 since round 6).
 """
 
 import json, sys
