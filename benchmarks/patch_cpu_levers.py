@@ -1,16 +1,16 @@
-"""The levers of round 6 on `patch`, timed interleaved in one process (a 1024² image, a medium hole).
+"""The CPU levers of `patch`, timed interleaved in one process (a 1024² image, a medium hole).
 
-    git show 3287294:heritage_inpaint/patch_network.py > /tmp/patch_network_round5.py
-    python benchmarks/patch_cpu_levers.py --rounds 8 --previous /tmp/patch_network_round5.py \
-        --out benchmarks/results/patch_cpu_levers_cpu2.json
+    git show fdb9b75:heritage_inpaint/patch_network.py > /tmp/patch_network_round6.py
+    python benchmarks/patch_cpu_levers.py --rounds 8 --previous /tmp/patch_network_round6.py \
+        --out benchmarks/results/patch_cpu_levers_round7_cpu2.json
 
 Shared CPU cores drift by ±20 % between runs, so the settings are timed in turns (one call each per round, after a
-warm-up call) and compared by their medians: the network's weights contiguous (round 5) or channels-last (the
-loader's layout since round 6), `guided_detail`'s candidate step 2 (round 5) or 3 (`SEARCH_STRIDE`), and the work
-size 384 option. The search's `addmm` and its gather of the chosen windows only, and the in-place activations at
-inference (round 6, outputs equal to 1e-7 and bit-equal) are in every row of today's code; `--previous` adds the
-`GuidedPatchInpainter` of an earlier commit's `patch_network.py` as the first row (the plain way: round 5's code).
-Each row has its fill's masked PSNR against the default's and its speed-up over the first row.
+warm-up call) and compared by their medians. Round 7's levers, which keep the fill to the bit: the network's windows
+go through it 4 at a time on a CPU (`window_batch`; 16 before, the row that isolates it), and the detail fusion runs
+on one box per group of holes (`hole_groups`) instead of one box around all of them. `--previous` adds the
+`GuidedPatchInpainter` of an earlier commit's `patch_network.py` as the first row (the plain way: round 6's code).
+Each row has its fill's masked PSNR against the default's and its speed-up over the first row. Round 6's levers
+(channels-last weights, search step 3) were timed by this script at fdb9b75 (`patch_cpu_levers_cpu2.json`).
 """
 
 import argparse, json, os, statistics, time
@@ -34,22 +34,18 @@ def main():
     device = "cuda" if torch.cuda.is_available() else "cpu"
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     img, mask = medium_hole_1024()
-    default = "round 6 default: channels-last, step 3, 512"
-    settings = {  # name: (weights layout, search step, work size)
-        "round 5 settings: contiguous, step 2, 512": (torch.contiguous_format, 2, 512),
-        "channels-last, step 2, 512": (torch.channels_last, 2, 512),
-        "contiguous, step 3, 512": (torch.contiguous_format, 3, 512),
-        default: (torch.channels_last, 3, 512),
-        "channels-last, step 3, 384": (torch.channels_last, 3, 384),
+    default = "default: 4 windows a call, fusion by hole groups, work size 512"
+    settings = {  # name: (windows per network call, work size)
+        "16 windows a call (round 6), fusion by hole groups, work size 512": (16, 512),
+        default: (None, 512),
+        "default at work size 384": (None, 384),
     }
     fills = {}
     if a.previous:
         previous = load_previous(a.previous, "patch_network")
         fills["previous code (--previous), its defaults"] = previous.GuidedPatchInpainter(device=device)
-    for name, (layout, stride, side) in settings.items():
-        g = GuidedPatchInpainter(device=device, max_work_side=side, search_stride=stride)
-        g.model.to(memory_format=layout)
-        fills[name] = g
+    for name, (window_batch, side) in settings.items():
+        fills[name] = GuidedPatchInpainter(device=device, max_work_side=side, window_batch=window_batch)
     outs = {name: g(img, mask) for name, g in fills.items()}  # the warm-up calls
     times = {name: [] for name in fills}
     for _ in range(a.rounds):
