@@ -619,8 +619,8 @@ class PerceptualPatchInpainter(PatchInpainter):
 
     name = "patch_perceptual"
 
-    def __init__(self, weights: str | Path | None = None, device: str | None = None):
-        super().__init__(weights or package_data("weights", "patch_perceptual.safetensors"), device)
+    def __init__(self, weights: str | Path | None = None, device: str | None = None, window_batch: int | None = None):
+        super().__init__(weights or package_data("weights", "patch_perceptual.safetensors"), device, window_batch)
 
 # %% ../nbs/40_patch_network.ipynb #c039t
 def texture_detail(texture: torch.Tensor, sigma: float) -> torch.Tensor:
