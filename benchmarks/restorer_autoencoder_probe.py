@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from heritage_inpaint.degradations import DegradationConfig, degrade
+from heritage_inpaint.degradations import DegradationConfig
 from heritage_inpaint.io import list_images, load_image
 from heritage_inpaint.metrics import whole_image_scores
 from heritage_inpaint.restorer import SMALL_UNET, OneStepRestorer, load_restorer, restore_image
@@ -38,7 +38,7 @@ from heritage_inpaint.restorer_train import (
 from heritage_inpaint.tiny_autoencoder import load_tiny_autoencoder
 
 sys.path.insert(0, str(Path(__file__).parent))
-from restorer_quality import classical, simple_degradation  # noqa: E402
+from restorer_quality import classical, degraded_inputs, mean_scores  # noqa: E402
 
 
 class PixelUnshuffleAutoencoder(torch.nn.Module):
@@ -170,23 +170,14 @@ def score(a) -> None:
     for i, (stem, path) in enumerate(paths):
         hq = load_image(path)
         hq = hq[:, : hq.shape[1] // 8 * 8, : hq.shape[2] // 8 * 8]
-        for deg, lq in (("x4plus", degrade(hq[None], seed=1000 + i)[0]), ("simple", simple_degradation(hq, 1000 + i))):
+        for deg, lq in degraded_inputs(hq, i):
             outs = {"lq": lq, "classical": classical(lq)}
             with torch.no_grad():
                 for name, r in restorers.items():
                     outs[name] = restore_image(r, lq, tile=512, min_side=0, color_fix=True)
             rows += [dict(image=stem, degradation=deg, method=m, **whole_image_scores(x, hq)) for m, x in outs.items()]
         print(f"{i + 1}/{len(paths)}", flush=True)
-    means = {
-        deg: {
-            m: {
-                k: float(np.mean([x[k] for x in rows if x["degradation"] == deg and x["method"] == m]))
-                for k in ("psnr", "ssim", "lpips")
-            }
-            for m in methods
-        }
-        for deg in ("x4plus", "simple")
-    }
+    means = mean_scores(rows, methods)
     train_info = json.loads((Path(a.runs) / "train.json").read_text())
     res = dict(images=a.images, n_images=len(paths), device="CPU (2 cores)", training=train_info, means=means)
     Path(a.out).write_text(json.dumps(res, indent=1))

@@ -50,6 +50,25 @@ def classical(lq: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(cv2.cvtColor(sharp, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float()
 
 
+def degraded_inputs(hq: torch.Tensor, index: int) -> tuple[tuple[str, torch.Tensor], ...]:
+    "The two degraded inputs of the `index`-th image, each at its fixed seed: (`x4plus`, LQ), (`simple`, LQ)."
+    return ("x4plus", degrade(hq[None], seed=1000 + index)[0]), ("simple", simple_degradation(hq, 1000 + index))
+
+
+def mean_scores(rows: list[dict], methods) -> dict:
+    "Mean PSNR / SSIM / LPIPS per degradation and method of the per-image `rows`."
+    return {
+        deg: {
+            m: {
+                k: float(np.mean([x[k] for x in rows if x["degradation"] == deg and x["method"] == m]))
+                for k in ("psnr", "ssim", "lpips")
+            }
+            for m in methods
+        }
+        for deg in ("x4plus", "simple")
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", required=True)
@@ -71,7 +90,7 @@ def main() -> None:
     for i, (stem, path) in enumerate(paths):
         hq = load_image(path)
         hq = hq[:, : hq.shape[1] // 8 * 8, : hq.shape[2] // 8 * 8]
-        for name, lq in (("x4plus", degrade(hq[None], seed=1000 + i)[0]), ("simple", simple_degradation(hq, 1000 + i))):
+        for name, lq in degraded_inputs(hq, i):
             outs = {"lq": lq, "classical": classical(lq)}
             t0 = time.perf_counter()
             outs["small"] = restore_image(r, lq, tile=512, min_side=0, color_fix=a.color_fix)
@@ -86,13 +105,7 @@ def main() -> None:
                     dict(image=stem, degradation=name, method=method, **whole_image_scores(img, hq), seconds=seconds)
                 )
         print(f"{i + 1}/{len(paths)} {time.time() - t_start:.0f} s", flush=True)
-    means = {}
-    for deg in ("x4plus", "simple"):
-        for method in methods:
-            sel = [x for x in rows if x["degradation"] == deg and x["method"] == method]
-            means.setdefault(deg, {})[method] = {
-                k: float(np.mean([x[k] for x in sel])) for k in ("psnr", "ssim", "lpips")
-            }
+    means = mean_scores(rows, methods)
     res = dict(
         images=str(a.images),
         n_images=len(paths),
