@@ -32,7 +32,7 @@ from heritage_inpaint.restorer_train import (
     HQCrops,
     PairPool,
     RestorerTrainConfig,
-    _one_thread,
+    one_thread_worker,
     generator_losses,
 )
 from heritage_inpaint.tiny_autoencoder import load_tiny_autoencoder
@@ -104,7 +104,7 @@ def train(a) -> None:
             DegradedPairs(HQCrops(cfg.hq_dir, cfg.size), cfg, 0, 0, cfg.steps),
             batch_size=cfg.batch,
             num_workers=cfg.workers,
-            worker_init_fn=_one_thread,
+            worker_init_fn=one_thread_worker,
             persistent_workers=True,
         )
     )

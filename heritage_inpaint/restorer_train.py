@@ -34,8 +34,8 @@ from heritage_inpaint.training import (
 )
 
 # %% auto #0
-__all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'DegradedPairs', 'PairPool', 'generator_losses', 'save_restorer_lora',
-           'save_restorer_unet', 'check_train_size', 'train_restorer']
+__all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'DegradedPairs', 'one_thread_worker', 'PairPool', 'generator_losses',
+           'save_restorer_lora', 'save_restorer_unet', 'check_train_size', 'train_restorer']
 
 # %% ../nbs/34_restorer_train.ipynb #c005
 @dataclass
@@ -65,6 +65,7 @@ class RestorerTrainConfig:
     mixed_precision: str = "no"  # no | bf16 | fp16
     gradient_checkpointing: bool = True  # recompute activations in the backward pass (less memory)
     pool_size: int = 256  # 0: no pool
+    pool_reuse: int = 1  # a step takes batch / pool_reuse fresh pairs, the rest from the pool (>1: CPU-bound data)
     workers: int = 0  # data-loader processes that degrade pairs on the CPU (0: in the training process)
     usm_target: bool = True  # train towards the USM-sharpened HQ crop (Real-ESRGAN's target)
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
@@ -130,25 +131,28 @@ def make_pairs(
 
 
 class DegradedPairs(torch.utils.data.Dataset):
-    """The (LQ, target) pairs of one process, one per global sample: item k is sample `rank·batch + k % batch` of
-    micro-step `first + k // batch`, drawn and degraded with that sample's generator — the same pairs whatever the
-    number of data-loader workers, so `workers` only decides where the degradation runs (the CPU, in parallel)."""
+    """The fresh (LQ, target) pairs of one process, b = `batch / pool_reuse` a micro-step: item k is sample
+    `rank·b + k % b` of micro-step `first + k // b`, drawn and degraded with that sample's generator — the same pairs
+    whatever the number of data-loader workers, so `workers` only decides where the degradation runs (the CPU, in
+    parallel)."""
 
     def __init__(self, data: HQCrops, cfg: RestorerTrainConfig, process_index: int, first: int, micro_steps: int):
         self.data, self.cfg, self.rank, self.first, self.micro_steps = data, cfg, process_index, first, micro_steps
+        self.fresh = cfg.batch // cfg.pool_reuse
 
     def __len__(self) -> int:
-        return self.micro_steps * self.cfg.batch
+        return self.micro_steps * self.fresh
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        b = self.cfg.batch
+        b = self.fresh
         g = sample_generators(self.cfg.seed, self.first + k // b, self.rank * b + k % b, 1)[0]
         lq, target = make_pairs(self.data.sample(g)[None], [g], self.cfg)
         return lq[0], target[0]
 
 
-def _one_thread(_worker: int) -> None:
-    torch.set_num_threads(1)  # many workers, one core each
+def one_thread_worker(_worker: int) -> None:
+    "A data-loader worker's initialiser: one thread each (many workers, one core each)."
+    torch.set_num_threads(1)
 
 # %% ../nbs/34_restorer_train.ipynb #c010
 class PairPool:
@@ -157,7 +161,18 @@ class PairPool:
     def __init__(self, size: int, seed: int = 0):
         self.size, self.g, self.lq, self.hq = size, torch.Generator().manual_seed(seed), None, None
 
-    def __call__(self, lq: torch.Tensor, hq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, lq: torch.Tensor, hq: torch.Tensor, out: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        "Swap the new pairs in; `out` > len(lq) adds random stored pairs up to `out` (`pool_reuse`)."
+        lq, hq = self._swap(lq, hq)
+        extra = (out or len(lq)) - len(lq)
+        if extra <= 0:
+            return lq, hq
+        if self.lq is None:
+            raise InputError("pool_reuse > 1 needs a pair pool (pool_size of at least a batch)")
+        i = torch.randint(len(self.lq), (extra,), generator=self.g).to(self.lq.device)
+        return torch.cat([lq, self.lq[i]]), torch.cat([hq, self.hq[i]])
+
+    def _swap(self, lq: torch.Tensor, hq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         capacity = self.size - self.size % len(lq)  # whole batches: 252 pairs for size 256 and batch 6
         if capacity <= 0:
             return lq, hq
@@ -227,6 +242,11 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     from diffusers.training_utils import EMAModel
 
     check_train_size(cfg.size)
+    if cfg.pool_reuse < 1 or cfg.batch % cfg.pool_reuse or (cfg.pool_reuse > 1 and cfg.pool_size < cfg.batch):
+        raise InputError(
+            f"--pool-reuse {cfg.pool_reuse}: expected a divisor of --batch {cfg.batch}, with a --pool-size of at "
+            f"least a batch ({cfg.pool_size})"
+        )
     data = HQCrops(cfg.hq_dir, cfg.size)  # cheap checks before the folder and the model
     if cfg.init_weights and not Path(cfg.init_weights).is_file():
         raise InputError(f"{cfg.init_weights}: --init-weights not found")
@@ -271,9 +291,9 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
     loader = iter(
         torch.utils.data.DataLoader(
             pairs,
-            batch_size=cfg.batch,
+            batch_size=pairs.fresh,
             num_workers=cfg.workers,
-            worker_init_fn=_one_thread,
+            worker_init_fn=one_thread_worker,
             persistent_workers=cfg.workers > 0,
         )
     )
@@ -293,7 +313,7 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         sums = {}
         for micro in range(cfg.accum):
             lq, target = (x.to(acc.device) for x in next(loader))
-            lq, target = pool(lq, target)
+            lq, target = pool(lq, target, cfg.batch)
             with acc.accumulate(unet, disc_w):
                 disc.heads.requires_grad_(False)
                 with acc.autocast():
