@@ -274,15 +274,23 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         restorer.vae.to(dtype=weight_dtype)
         if restorer.text_encoder is not None:
             restorer.text_encoder.to(dtype=weight_dtype)
-    disc = MultiLevelDiscriminator(cfg.d_backbone, cfg.d_weights).to(acc.device)
-    lpips_net = LPIPS(cfg.lpips_net).to(acc.device)
+    gan = (
+        cfg.w_gan > 0
+    )  # the critic and LPIPS are built only when their loss weights use them (no weights read in vain)
+    disc = MultiLevelDiscriminator(cfg.d_backbone, cfg.d_weights).to(acc.device) if gan else None
+    lpips_net = LPIPS(cfg.lpips_net).to(acc.device) if cfg.w_lpips else None
     opt_g = torch.optim.Adam(params, lr=cfg.lr_g)
-    opt_d = torch.optim.Adam(disc.trainable_parameters(), lr=cfg.lr_d)
     sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda s: 1.0)
-    unet, disc_w, opt_g, opt_d, sched_g = acc.prepare(restorer.unet, disc, opt_g, opt_d, sched_g)
+    if gan:
+        opt_d = torch.optim.Adam(disc.trainable_parameters(), lr=cfg.lr_d)
+        unet, disc_w, opt_g, opt_d, sched_g = acc.prepare(restorer.unet, disc, opt_g, opt_d, sched_g)
+    else:
+        unet, opt_g, sched_g = acc.prepare(restorer.unet, opt_g, sched_g)
+        disc_w = opt_d = None
     ema = EMAModel(params, decay=cfg.ema_decay)
     ema.to(acc.device)
-    extra = {"ema": ema, "disc_heads": disc.heads, "opt_d": opt_d}
+    extra = {"ema": ema, **({"disc_heads": disc.heads, "opt_d": opt_d} if gan else {})}
+    trained = [m for m in (unet, disc_w) if m is not None]
     run.start(restorer.unet, opt_g, sched_g, extra)
     ema.to(acc.device)  # a resumed EMA state is loaded on the CPU
     pool = PairPool(cfg.pool_size, seed=cfg.seed * 1000 + acc.process_index)
@@ -314,17 +322,20 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         for micro in range(cfg.accum):
             lq, target = (x.to(acc.device) for x in next(loader))
             lq, target = pool(lq, target, cfg.batch)
-            with acc.accumulate(unet, disc_w):
-                disc.heads.requires_grad_(False)
+            with acc.accumulate(*trained):
+                if gan:
+                    disc.heads.requires_grad_(False)
                 with acc.autocast():
                     restored, loss_g, parts = generator_losses(
                         restorer, unet, disc, lpips_net, lq, target, text_emb, cfg
                     )
                 finite = acc.gather(torch.isfinite(loss_g.detach())[None].float()).min().item() == 1.0
-                disc.heads.requires_grad_(True)
+                if gan:
+                    disc.heads.requires_grad_(True)
                 if not finite:  # every process skips together (the flag is gathered)
                     opt_g.zero_grad(set_to_none=True)
-                    opt_d.zero_grad(set_to_none=True)
+                    if gan:
+                        opt_d.zero_grad(set_to_none=True)
                     skipped += 1
                     bad_in_a_row += 1
                     warnings.warn(

@@ -198,8 +198,8 @@ def _read_checkpoint(ck: Path, extra: dict | None) -> tuple[dict, dict, dict, di
     state = load_file(str(ck / "trainable.safetensors"))
     opt = torch.load(ck / "optimizer.pt", map_location="cpu", weights_only=True)
     ext = torch.load(ck / "extra.pt", map_location="cpu", weights_only=True) if extra else {}
-    if extra and set(ext) != set(extra):
-        raise KeyError(f"extra states {sorted(ext)} != {sorted(extra)}")
+    if extra and not set(extra) <= set(ext):  # states this run no longer keeps (a critic it dropped) are ignored
+        raise KeyError(f"extra states {sorted(ext)} lack {sorted(set(extra) - set(ext))}")
     return meta, state, opt, ext
 
 
