@@ -34,12 +34,16 @@ def main():
     device = "cuda" if torch.cuda.is_available() else "cpu"
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     img, mask = medium_hole_1024()
-    default = "default: 4 windows a call, fusion by hole groups, work size 512"
-    settings = {  # name: (windows per network call, work size)
-        "16 windows a call (round 6), fusion by hole groups, work size 512": (16, 512),
-        default: (None, 512),
-        "default at work size 384": (None, 384),
-    }
+    if device == "cpu":  # the CPU's defaults: 4 windows a call, a fusion box per group of holes
+        default = "default: 4 windows a call, fusion by hole groups, work size 512"
+        settings = {  # name: (windows per network call, work size)
+            "16 windows a call (round 6), fusion by hole groups, work size 512": (16, 512),
+            default: (None, 512),
+            "default at work size 384": (None, 384),
+        }
+    else:  # a GPU's defaults are 16 windows a call and one fusion box already: no row isolates them there
+        default = "default: 16 windows a call, one fusion box, work size 512"
+        settings = {default: (None, 512), "default at work size 384": (None, 384)}
     fills = {}
     if a.previous:
         previous = load_previous(a.previous, "patch_network")
