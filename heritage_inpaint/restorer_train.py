@@ -274,9 +274,8 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
         restorer.vae.to(dtype=weight_dtype)
         if restorer.text_encoder is not None:
             restorer.text_encoder.to(dtype=weight_dtype)
-    gan = (
-        cfg.w_gan > 0
-    )  # the critic and LPIPS are built only when their loss weights use them (no weights read in vain)
+    # the critic and LPIPS are built only when their loss weights use them (no weights read in vain)
+    gan = cfg.w_gan > 0
     disc = MultiLevelDiscriminator(cfg.d_backbone, cfg.d_weights).to(acc.device) if gan else None
     lpips_net = LPIPS(cfg.lpips_net).to(acc.device) if cfg.w_lpips else None
     opt_g = torch.optim.Adam(params, lr=cfg.lr_g)
