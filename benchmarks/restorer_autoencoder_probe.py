@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from heritage_inpaint.degradations import DegradationConfig
 from heritage_inpaint.io import list_images, load_image
 from heritage_inpaint.metrics import whole_image_scores
-from heritage_inpaint.restorer import SMALL_UNET, OneStepRestorer, load_restorer, restore_image
+from heritage_inpaint.restorer import OneStepRestorer, load_restorer, restore_image, small_restorer_components
 from heritage_inpaint.restorer_train import (
     DegradedPairs,
     HQCrops,
@@ -69,14 +69,7 @@ class PixelUnshuffleAutoencoder(torch.nn.Module):
 
 def small_restorer(vae, seed: int = 0) -> OneStepRestorer:
     "A fresh small UNet (`SMALL_UNET`, seeded) on `vae`'s latents, in the restorer's one-step formulation."
-    from diffusers import DDPMScheduler, UNet2DConditionModel
-
-    from heritage_inpaint.sd2 import SD2_PRESETS
-
-    c = vae.config.latent_channels
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel(**{**SMALL_UNET, "in_channels": c, "out_channels": c})
-    return OneStepRestorer(unet, vae, None, None, DDPMScheduler.from_config(SD2_PRESETS["full"].scheduler))
+    return OneStepRestorer(*small_restorer_components(seed, vae=vae))
 
 
 AUTOENCODERS = {"taef2": load_tiny_autoencoder, "pixel_unshuffle": PixelUnshuffleAutoencoder}

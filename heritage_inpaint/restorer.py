@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'HYPIR_TARGET_MODULES', 'DEFAULT_RESTORER_MODEL', 'RESTORER_PRESETS', 'SMALL_RESTORER', 'SMALL_UNET',
            'RESTORER_CONFIG_FILE', 'SELF_ENSEMBLE_PASSES', 'MIN_IMAGE_SIDE', 'RestorerConfig', 'clean_latent',
-           'OneStepRestorer', 'add_restorer_lora', 'load_lora_file', 'saved_restorer_config', 'load_unet_weights',
-           'load_restorer', 'default_small_restorer_weights', 'fuse_lora', 'optimize_restorer', 'auto_tile_size',
-           'dihedral', 'undo_dihedral', 'check_self_ensemble', 'restore_image', 'conversion_note', 'restore_plan',
-           'restore_path', 'RestoreConfig', 'run_restore']
+           'OneStepRestorer', 'small_restorer_components', 'add_restorer_lora', 'load_lora_file',
+           'saved_restorer_config', 'load_unet_weights', 'load_restorer', 'default_small_restorer_weights', 'fuse_lora',
+           'optimize_restorer', 'auto_tile_size', 'dihedral', 'undo_dihedral', 'check_self_ensemble', 'restore_image',
+           'conversion_note', 'restore_plan', 'restore_path', 'RestoreConfig', 'run_restore']
 
 # %% ../nbs/32_restorer.ipynb #c005
 HYPIR_TARGET_MODULES = (
@@ -173,10 +173,12 @@ def _random_components(preset: str, seed: int):
     return unet, vae, text, sd2_tokenizer(), DDPMScheduler.from_config(p.scheduler)  # from_config drops DDIM-only keys
 
 
-def _small_components(seed: int, unet_config: dict | None, autoencoder: Path | None):
+def small_restorer_components(seed: int = 0, unet_config: dict | None = None, vae=None):
+    """The `small` restorer's parts for `OneStepRestorer`: a seeded UNet (`unet_config`, else `SMALL_UNET` sized to
+    the autoencoder's latents), `vae` (else TAEF2), no text encoder or tokenizer, SD's noise schedule."""
     from diffusers import DDPMScheduler, UNet2DConditionModel
 
-    vae = load_small_vae(autoencoder) if autoencoder is not None else load_tiny_autoencoder()
+    vae = vae if vae is not None else load_tiny_autoencoder()
     channels = vae.config.latent_channels
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(**(unet_config or {**SMALL_UNET, "in_channels": channels, "out_channels": channels}))
@@ -283,7 +285,8 @@ def load_restorer(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if cfg.model == SMALL_RESTORER:
         try:
-            comps = _small_components(cfg.seed, cfg.unet_config, Path(cfg.autoencoder) if cfg.autoencoder else None)
+            vae = load_small_vae(Path(cfg.autoencoder)) if cfg.autoencoder else None
+            comps = small_restorer_components(cfg.seed, cfg.unet_config, vae)
         except InputError as e:  # a saved config that does not describe a working model: name the config file
             if weights is None:
                 raise
