@@ -6,6 +6,9 @@ python benchmarks/lightmap_ab.py train --data-dir <day> --val-hours 3,7,10,15,18
 python benchmarks/lightmap_ab.py train --timing-only ... (the same day, hours and --weights-out): quiet 1080p timings
 python benchmarks/lightmap_ab.py evaluate --data-dir <day> --train-json <train.json> --weights-dir <dir> \
     --out benchmarks/results/lightmap_ab.json --day <name>
+`--ab light` (issue 15, round 2): every stored hour a keyframe shipped as WebP (`--keyframe-codec webp`), the configurations
+of `light_blend_ab` (the light-matched blend alone, and with a leave-one-out correction; the clock's blend with the
+same correction); write `--out` of `evaluate` to its own JSON (`lightmap_light_blend.json`).
 `train`: every configuration of `sun_keyframe_ab` (the encoder + FiLM model, each sun / keyframe / gain switch alone
 on it, all together) with the same day, epochs, seed and held-out hours; training seconds, the 1920x1080 frame time
 (eager fp32 `render_frame` vs `LightmapRenderer`, fused Triton kernel on CUDA) and its max difference, and each
@@ -28,10 +31,12 @@ from heritage_inpaint.lightmap_train import (
     LightmapTrainConfig,
     ab_config,
     blend_metrics,
+    encoded_keyframes,
     equal_bytes_blend_metrics,
     held_out_metrics,
     mean_metrics,
     png_bytes,
+    light_blend_ab,
     storage_bytes,
     sun_keyframe_ab,
     train_lightmap,
@@ -56,8 +61,10 @@ def train(a):
         val_hours=hours(a.val_hours),
         val_select_hours=hours(a.select_hours) if a.select_hours else (),
         overwrite=True,
+        keyframe_codec=a.keyframe_codec,
+        keyframe_quality=a.keyframe_quality,
     )
-    ab = sun_keyframe_ab(hours(a.keyframes))
+    ab = light_blend_ab(hours(a.keyframes)) if a.ab == "light" else sun_keyframe_ab(hours(a.keyframes))
     day = DayData(a.data_dir, base.val_hours)
     rows = []
     out = Path(a.weights_out)
@@ -157,14 +164,15 @@ def evaluate(a):
     out_rows = []
     for row in rows:
         m = load_lightmap(Path(a.weights_dir) / f"{row['config']}.safetensors")
-        stored = data.frames_at(m.cfg.key_hours)
+        codec = (row["train"].get("keyframe_codec", "png"), row["train"].get("keyframe_quality", 90))
+        stored = encoded_keyframes(data, m.cfg.key_hours, *codec)[0]  # the frames as the model ships them
         res = {}
         for ds in (1, 2):
             with torch.no_grad():
                 res[f"ds{ds}"] = grouped(
                     held_out_metrics(lambda h: render_frame(m, h, data.height, data.width, stored), data, ds), night
                 )
-        b = storage_bytes(m, data)
+        b = storage_bytes(m, data, *codec)
         eq = equal_bytes_blend_metrics(data, b["model"], 1)
         res["equal_bytes_blend_ds1"] = {
             **grouped(eq, night),
@@ -224,6 +232,9 @@ def main():
     t.add_argument("--configs", default="")
     t.add_argument("--select-hours", default="", help="held-out hours whose mean PSNR picks the best checkpoint")
     t.add_argument("--timing-only", action="store_true", help="only time the weights already in --weights-out")
+    t.add_argument("--ab", choices=("sun_keyframe", "light"), default="sun_keyframe", help="which configurations")
+    t.add_argument("--keyframe-codec", default="png", help="png, webp or jpeg: how the models ship their keyframes")
+    t.add_argument("--keyframe-quality", type=int, default=90)
 
     e = sub.add_parser("evaluate")
     e.add_argument("--data-dir", required=True)

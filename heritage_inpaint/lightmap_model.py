@@ -13,12 +13,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .io import InputError, load_image
-from .lightmap_scene import DaySceneConfig, smoothstep, sun_direction, sun_positions
+from .lightmap_scene import DaySceneConfig, light_state, smoothstep, sun_direction, sun_positions
 
 # %% auto #0
-__all__ = ['SUN_FEATURES', 'harmonic_xy', 'harmonic_time', 'sun_hour_features', 'sun_features', 'LightmapConfig',
+__all__ = ['SUN_FEATURES', 'LIGHT_TERMS', 'harmonic_xy', 'harmonic_time', 'sun_hour_features', 'sun_features', 'LightmapConfig',
            'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid', 'LightmapModel', 'parse_time', 'parse_hours',
-           'load_day', 'read_sun_table', 'blend_pairs', 'neighbour_blend', 'keyframe_weights', 'save_lightmap',
+           'load_day', 'read_sun_table', 'blend_pairs', 'neighbour_blend', 'keyframe_weights', 'interpolation_scale',
+           'read_light_table', 'light_at', 'light_terms', 'fit_light_response', 'light_blend_weights', 'save_lightmap',
            'read_lightmap_meta', 'load_lightmap', 'render_frame']
 
 # %% ../nbs/51_lightmap_model.ipynb #c006
@@ -86,6 +87,11 @@ class LightmapConfig:
     sun_table: tuple = ()  # the day's 24 (elevation, azimuth) pairs in degrees; the trainer reads them from meta.json
     keyframe_hours: tuple = ()  # whole hours of the stored frames the model takes (empty: the one at baseline_time)
     keyframe_residual: bool = False  # correct the blend of the two keyframes around the hour (else the baseline)
+    keyframe_leave_out: bool = False  # correction trained on leave-one-out blends, ×4w(1−w): 0 at a keyframe
+    light_blend: bool = False  # blend the two keyframes in linear light with weights that match the day's known light
+    light_blend_reg: float = 0.003  # pull of the light-matched weights toward the clock's (light_blend)
+    light_table: tuple = ()  # the day's 24 (sun RGB, sky RGB, lamp); the trainer reads them from meta.json
+    light_response: tuple = ()  # 3×3: the scene's mean linear response per channel to sun, sky, lamp (fitted)
     gain: bool = False  # also predict a per-pixel RGB gain of the stored colour: base·(1 + g) + Δ (residual mode)
 
     def __post_init__(self):
@@ -103,6 +109,16 @@ class LightmapConfig:
             raise InputError("sun_film needs film")
         if self.keyframe_residual and not self.residual_mode:
             raise InputError("keyframe_residual needs residual_mode")
+        if self.keyframe_leave_out and not self.keyframe_residual:
+            raise InputError("keyframe_leave_out needs keyframe_residual")
+        if self.keyframe_leave_out and self.use_baseline_encoder:
+            raise InputError(
+                "keyframe_leave_out needs use_baseline_encoder off: the encoder would see the frame it is trained to predict"
+            )
+        if self.light_blend and not self.keyframe_residual:
+            raise InputError("light_blend needs keyframe_residual")
+        self.light_table = tuple(tuple(float(x) for x in row) for row in self.light_table)
+        self.light_response = tuple(tuple(float(x) for x in row) for row in self.light_response)
         if self.gain and not self.residual_mode:
             raise InputError("gain needs residual_mode")
         if self.keyframe_hours and not self.keyframe_residual and int(self.baseline_time) not in self.keyframe_hours:
@@ -239,6 +255,13 @@ class LightmapModel(nn.Module):
             if len(c.sun_table) != 24:
                 raise InputError("sun_input / sun_film need sun_table: the day's 24 (elevation, azimuth) pairs")
             self.register_buffer("sun_hours", sun_hour_features(c.sun_table), persistent=False)
+        if c.light_blend:
+            if len(c.light_table) != 24 or len(c.light_response) != 3:
+                raise InputError(
+                    "light_blend needs light_table (24 hours) and light_response (3×3), set by the trainer"
+                )
+            self.register_buffer("light_hours", torch.tensor(c.light_table, dtype=torch.float64), persistent=False)
+            self.register_buffer("light_resp", torch.tensor(c.light_response, dtype=torch.float64), persistent=False)
 
     def keyframes(self, stored: torch.Tensor) -> torch.Tensor:
         "The stored frame(s) as `[K,3,H,W]`: one baseline `[3,H,W]` or the keyframes in `cfg.key_hours` order."
@@ -284,20 +307,42 @@ class LightmapModel(nn.Module):
         g = self.film(x).view(t.shape[0], 2, len(self.hidden), -1)
         return 1 + g[:, 0], g[:, 1]
 
-    def residual_base(self, xy: torch.Tensor, t: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:
+    def residual_base(
+        self, xy: torch.Tensor, t: torch.Tensor, baseline: torch.Tensor, leave_out: bool = False
+    ) -> torch.Tensor:
         "What the MLP corrects `[N,3]`: the baseline frame at the pixel, or the keyframes' blend at the hour."
         c, keys = self.cfg, self.keyframes(baseline)
         if not c.keyframe_residual:
             return sample_at(keys[c.key_hours.index(int(c.baseline_time) % 24)], xy)
         samples = sample_at(keys.flatten(0, 1), xy).view(-1, keys.shape[0], 3)  # [N,K,3]
-        return (keyframe_weights(t, c.key_hours)[..., None].to(samples.dtype) * samples).sum(1)
+        return self.keyframe_blend(samples, t, leave_out)
+
+    def keyframe_blend(self, samples: torch.Tensor, t: torch.Tensor, leave_out: bool = False) -> torch.Tensor:
+        "Blend `[N,3]` of keyframe colours `samples [N,K,3]` at times `t [N]` (or one time `[1]` for every pixel)."
+        c = self.cfg
+        if not c.light_blend:
+            return (keyframe_weights(t, c.key_hours, leave_out)[..., None].to(samples.dtype) * samples).sum(1)
+        from kornia.color import linear_rgb_to_rgb, rgb_to_linear_rgb
+
+        w = light_blend_weights(t, c.key_hours, self.light_hours, self.light_resp, c.light_blend_reg, leave_out)
+        if t.numel() == 1:  # one hour for every pixel: only its two keyframes
+            used = w[0].abs().sum(-1).nonzero()[:, 0]
+            samples, w = samples[:, used], w[:, used]
+        lin = rgb_to_linear_rgb(samples.float()[..., None, None])[..., 0, 0]
+        mix = (w.to(lin.dtype) * lin).sum(1).clamp(0, 1)
+        return linear_rgb_to_rgb(mix[..., None, None])[..., 0, 0].to(samples.dtype)
 
     def add_to_base(self, out: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         "The frame `[N,3]` from the head's `out` and the stored colour `base`: `base + Δ` (`gain`: `base·(1 + g) + Δ`)."
         return out[:, :3] + base * (1 + out[:, 3:]) if self.cfg.gain else out + base
 
     def forward(
-        self, xy: torch.Tensor, t: torch.Tensor, baseline: torch.Tensor | None = None, feats: torch.Tensor | None = None
+        self,
+        xy: torch.Tensor,
+        t: torch.Tensor,
+        baseline: torch.Tensor | None = None,
+        feats: torch.Tensor | None = None,
+        leave_out: bool = False,  # a time at a keyframe hour blends that keyframe's neighbours (training only)
     ) -> torch.Tensor:
         c = self.cfg
         t = t.expand(xy.shape[0]) if t.dim() == 0 else t
@@ -316,8 +361,10 @@ class LightmapModel(nn.Module):
                 h = gb[0][:, l] * h + gb[1][:, l]
             h = F.relu(h)
         out = self.out(h)
+        if c.keyframe_leave_out:
+            out = out * interpolation_scale(t, c.key_hours, leave_out)[:, None].to(out.dtype)
         if c.residual_mode:
-            out = self.add_to_base(out, self.residual_base(xy, t, baseline).to(out.dtype))
+            out = self.add_to_base(out, self.residual_base(xy, t, baseline, leave_out).to(out.dtype))
         return out
 
 # %% ../nbs/51_lightmap_model.ipynb #c023
@@ -420,12 +467,14 @@ def read_sun_table(folder) -> tuple:
     return tuple((round(p["elevation"], 4), round(p["azimuth"], 4)) for p in pos)
 
 # %% ../nbs/51_lightmap_model.ipynb #c028
-def blend_pairs(t: torch.Tensor, hours) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def blend_pairs(t: torch.Tensor, hours, leave_out: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "For times `t [N]`: indices in `hours` of the nearest known hour before and after (periodic), and the after-weight."
     kh = torch.tensor([float(h) for h in hours], dtype=torch.float64, device=t.device)
     tt = t.double()[:, None] % 24.0
     back = (tt - kh) % 24.0  # hours since each known hour
     ahead = (kh - tt) % 24.0  # hours until each known hour
+    if leave_out:  # a time at a known hour: that hour counts as a day away, so its neighbours are blended
+        back, ahead = (torch.where(d < 1e-9, torch.full_like(d, 24.0), d) for d in (back, ahead))
     before, after = back.argmin(1), ahead.argmin(1)
     since = back.gather(1, before[:, None])[:, 0]
     span = since + ahead.gather(1, after[:, None])[:, 0]  # 24 with one known hour; 0 at a known hour
@@ -445,12 +494,91 @@ def neighbour_blend(frames: dict, hour: float) -> torch.Tensor:
     return (1 - w) * frames[before] + w * frames[after]
 
 # %% ../nbs/51_lightmap_model.ipynb #s007
-def keyframe_weights(t: torch.Tensor, hours) -> torch.Tensor:
+def keyframe_weights(t: torch.Tensor, hours, leave_out: bool = False) -> torch.Tensor:
     "`[N, K]` blend weights of keyframes at `hours` for times `t [N]`: the two around each time (`blend_pairs`)."
-    before, after, w_after = blend_pairs(t, hours)
+    before, after, w_after = blend_pairs(t, hours, leave_out)
     w = torch.zeros(t.shape[0], len(hours), dtype=torch.float64, device=t.device)
     w.scatter_add_(1, before[:, None], (1 - w_after)[:, None])
     return w.scatter_add_(1, after[:, None], w_after[:, None]).float()
+
+# %% ../nbs/51_lightmap_model.ipynb #lo001
+def interpolation_scale(t: torch.Tensor, hours, leave_out: bool = False) -> torch.Tensor:
+    "`4w(1−w)` `[N]` for times `t [N]` between keyframes `hours` (`w` the blend weight): 0 at a keyframe, 1 halfway."
+    w = blend_pairs(t, hours, leave_out)[2]
+    return (4 * w * (1 - w)).float()
+
+# %% ../nbs/51_lightmap_model.ipynb #lb001
+LIGHT_TERMS = 7  # sun irradiance RGB, sky radiance RGB, lamp level
+
+
+def read_light_table(folder) -> tuple:
+    "24 rows `(sun R, G, B, sky R, G, B, lamp)` of a day: `meta.json`'s `hours`, else `light_state` of its sun."
+    meta_path = Path(folder) / "meta.json"
+    sun = read_sun_table(folder)  # checks the file, its hours and its site
+    meta = json.loads(meta_path.read_text())
+    recs = {int(r["hour"]): r for r in meta.get("hours", [])}
+    if recs and all(k in recs[h] for h in range(24) for k in ("sun_irradiance", "sky_radiance", "lamp")):
+        try:
+            return tuple(
+                tuple(float(x) for x in (*recs[h]["sun_irradiance"], *recs[h]["sky_radiance"], recs[h]["lamp"]))
+                for h in range(24)
+            )
+        except (TypeError, ValueError) as e:
+            raise InputError(f"{meta_path}: field 'hours' has a light value that is not a number ({e})") from None
+    known = {f.name for f in fields(DaySceneConfig)}
+    cfg = DaySceneConfig(**{k: v for k, v in meta.get("config", {}).items() if k in known})
+    rows = []
+    for el, _ in sun:
+        st = light_state(cfg, el)
+        rows.append((*st["sun_irradiance"], *st["sky_radiance"], st["lamp"]))
+    return tuple(tuple(float(x) for x in r) for r in rows)
+
+# %% ../nbs/51_lightmap_model.ipynb #lb003
+def light_at(t: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    "The light `[N, 7]` at times `t [N]`: linear between the whole hours of `table [24, 7]` (periodic)."
+    tt = t.double() % 24.0
+    h0 = tt.floor().long() % 24
+    w = (tt - tt.floor())[:, None]
+    return (1 - w) * table[h0] + w * table[(h0 + 1) % 24]
+
+
+def light_terms(light: torch.Tensor) -> torch.Tensor:
+    "`[N, 3 channels, 3 lights]`: (sun, sky, lamp) per channel from rows `(sun RGB, sky RGB, lamp)` `[N, 7]`."
+    return torch.stack([light[:, 0:3], light[:, 3:6], light[:, 6:7].expand(-1, 3)], -1)
+
+# %% ../nbs/51_lightmap_model.ipynb #lb005
+def fit_light_response(frames: torch.Tensor, hours, table) -> tuple:
+    "3×3 non-negative least squares: each channel's mean linear colour of `frames [K,3,H,W]` (sRGB) from the light."
+    from kornia.color import rgb_to_linear_rgb
+    from scipy.optimize import nnls
+
+    if len(hours) < 3:
+        raise InputError(f"fit_light_response needs at least 3 stored frames, got {len(hours)}")
+    X = light_terms(light_at(torch.tensor([float(h) for h in hours]), torch.as_tensor(table, dtype=torch.float64)))
+    y = rgb_to_linear_rgb(frames.float().cpu()).double().mean((-2, -1))  # [K,3]
+    fit = [nnls(X[:, c].numpy(), y[:, c].numpy())[0] for c in range(3)]  # light only adds: no negative response
+    return tuple(tuple(round(float(v), 6) for v in row) for row in fit)
+
+# %% ../nbs/51_lightmap_model.ipynb #lb006
+def light_blend_weights(
+    t: torch.Tensor, hours, table: torch.Tensor, response: torch.Tensor, reg: float = 0.003, leave_out: bool = False
+) -> torch.Tensor:
+    "`[N, K, 3]` per-channel weights of keyframes `hours` at times `t [N]`: the two around `t`, matched to the light."
+    before, after, w_clock = blend_pairs(t, hours, leave_out)
+    kh = torch.tensor([float(h) for h in hours], dtype=torch.float64, device=t.device)
+    table, response = table.to(t.device), response.to(t.device)
+    terms = lambda x: light_terms(light_at(x, table)) * response  # [N,3,3]: each light's share of the colour
+    y, a, b = terms(t), terms(kh[before]), terms(kh[after])
+    M = torch.stack([a, b], -1)  # [N, 3 channels, 3 lights, 2 keyframes]
+    n = y.abs().sum(-1).clamp_min(1e-9)[..., None, None]
+    M, y = M / n, y / n[..., 0]
+    w0 = torch.stack([1 - w_clock, w_clock], -1)[:, None].expand(-1, 3, -1).to(M.dtype)  # [N,3,2]
+    A = M.transpose(-1, -2) @ M + reg * torch.eye(2, dtype=M.dtype, device=M.device)
+    rhs = (M.transpose(-1, -2) @ y[..., None])[..., 0] + reg * w0
+    w = torch.linalg.solve(A, rhs).clamp_min(0)  # [N,3,2]
+    out = torch.zeros(t.shape[0], len(hours), 3, dtype=torch.float64, device=t.device)
+    out.scatter_add_(1, before[:, None, None].expand(-1, 1, 3), w[:, None, :, 0])
+    return out.scatter_add_(1, after[:, None, None].expand(-1, 1, 3), w[:, None, :, 1]).float()
 
 # %% ../nbs/51_lightmap_model.ipynb #c031
 def save_lightmap(model: LightmapModel, path, extra: dict | None = None, half: bool = False) -> Path:

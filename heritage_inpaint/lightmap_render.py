@@ -10,7 +10,14 @@ from pathlib import Path
 import torch
 
 from .io import InputError, package_data
-from .lightmap_model import LightmapModel, blend_pairs, parse_time, pixel_grid, sample_at
+from heritage_inpaint.lightmap_model import (
+    LightmapModel,
+    blend_pairs,
+    interpolation_scale,
+    parse_time,
+    pixel_grid,
+    sample_at,
+)
 
 # %% auto #0
 __all__ = ['triton_available', 'LightmapRenderer', 'render_hours', 'frames_to_gif', 'hour_label', 'default_lightmap_weights',
@@ -127,7 +134,7 @@ class LightmapRenderer:
             backend = "triton" if (self.folded and triton_available(p.device)) else "torch"
         if backend == "triton" and not (self.folded and triton_available(p.device)):
             raise InputError("backend='triton' needs CUDA, Triton and a model without the hash grid")
-        self.backend, self.block, self.num_warps, self._packed = backend, block, num_warps, {}
+        self.backend, self.block, self.num_warps, self._packed, self._bases = backend, block, num_warps, {}, {}
         with torch.no_grad():
             self.xy = pixel_grid(self.H, self.W, p.device)
             self.base = self.key_samples = None
@@ -170,10 +177,27 @@ class LightmapRenderer:
             Ws = [g[l][:, None] * w for l, w in enumerate(Ws, 1)]
             bs = [g[l] * b + be[l] for l, b in enumerate(bs, 1)]
         blend = None
-        if c.keyframe_residual:  # the two keyframes around the hour and their weights
+        if c.keyframe_residual and not c.light_blend:  # the two keyframes around the hour and their weights
             before, after, w_after = (float(x) for x in blend_pairs(t, c.key_hours))
             blend = ((int(before), 1 - w_after), (int(after), w_after))
-        return {"s1": s1, "b1": b1, "W": Ws, "b": bs, "Wo": m.out.weight, "bo": m.out.bias, "blend": blend}
+        Wo, bo = m.out.weight, m.out.bias
+        if c.keyframe_leave_out:  # the correction's 4w(1−w) is one number per hour: folded into the output layer
+            s = interpolation_scale(t, c.key_hours)[0]
+            Wo, bo = s * Wo, s * bo
+        return {"s1": s1, "b1": b1, "W": Ws, "b": bs, "Wo": Wo, "bo": bo, "blend": blend}
+
+    @torch.no_grad()
+    def hour_base(self, hour: float) -> torch.Tensor | None:
+        "What the MLP corrects at every pixel `[N,3]`: the cached baseline, or (`light_blend`) the hour's blend, cached."
+        if not self.model.cfg.light_blend:
+            return self.base
+        key = parse_time(hour)
+        if key not in self._bases:
+            if len(self._bases) > 8:
+                self._bases.clear()
+            t = torch.tensor([key], device=self.device)
+            self._bases[key] = self.model.keyframe_blend(self.key_samples.transpose(0, 1), t).to(self.dtype)
+        return self._bases[key]
 
     @torch.no_grad()
     def render(self, hour: float, copy: bool = True) -> torch.Tensor:
@@ -185,12 +209,12 @@ class LightmapRenderer:
         elif self.backend == "triton":
             self._render_triton(hour)
         else:
-            self._render_torch(self.frame_params(hour))
+            self._render_torch(self.frame_params(hour), self.hour_base(hour))
         frame = self.out.view(self.H, self.W, 3).permute(2, 0, 1)
         return frame.clone() if copy else frame
 
     @torch.no_grad()
-    def _render_torch(self, p: dict):
+    def _render_torch(self, p: dict, hour_base: torch.Tensor | None):
         dt = self.dtype
         s1, b1, bo, Wo = p["s1"].to(dt), p["b1"].to(dt), p["bo"].to(dt), p["Wo"].T.to(dt)
         Ws = [(w.T.to(dt), b.to(dt)) for w, b in zip(p["W"], p["b"])]
@@ -200,7 +224,7 @@ class LightmapRenderer:
             for w, b in Ws:
                 h = torch.relu(torch.addmm(b, h, w))
             o = torch.addmm(bo, h, Wo)
-            base = self.base[i : i + step] if self.base is not None else None
+            base = hour_base[i : i + step] if hour_base is not None else None
             if p["blend"] is not None:
                 (ka, wa), (kb, wb) = p["blend"]
                 base = wa * self.key_samples[ka, i : i + step] + wb * self.key_samples[kb, i : i + step]
@@ -250,7 +274,8 @@ class LightmapRenderer:
     def _render_triton(self, hour: float):
         s1, b1, w, b, wo, bo, NL, blend = self.packed_params(hour)
         N, hid = self.pre.shape
-        base = base2 = self.base if self.base is not None else self.out
+        hour_base = self.hour_base(hour)
+        base = base2 = hour_base if hour_base is not None else self.out
         w_base = w_base2 = 0.0
         if blend is not None:
             (ka, w_base), (kb, w_base2) = blend
@@ -273,7 +298,7 @@ class LightmapRenderer:
             NL=NL,
             OUTP=hid,
             BLOCK=self.block,
-            RESIDUAL=self.base is not None or blend is not None,
+            RESIDUAL=hour_base is not None or blend is not None,
             BLEND=blend is not None,
             GAIN=self.model.cfg.gain,
             num_warps=self.num_warps,

@@ -18,6 +18,8 @@ from heritage_inpaint.lightmap_model import (
     load_day,
     load_lightmap,
     neighbour_blend,
+    fit_light_response,
+    read_light_table,
     read_lightmap_meta,
     read_sun_table,
     render_frame,
@@ -29,8 +31,8 @@ from .training import TrainResult, TrainingRun, check_finite_loss
 # %% auto #0
 __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lightmap_loss', 'frame_metrics', 'mean_metrics',
            'held_out_metrics', 'validate_lightmap', 'blend_metrics', 'weights_bytes', 'png_bytes', 'storage_bytes',
-           'encode_frame', 'decode_frame', 'compress_frames', 'equal_bytes_blend_metrics', 'train_lightmap',
-           'ab_config', 'run_lightmap_ab', 'sun_keyframe_ab']
+           'encode_frame', 'decode_frame', 'compress_frames', 'equal_bytes_blend_metrics', 'encoded_keyframes',
+           'save_keyframes', 'train_lightmap', 'ab_config', 'run_lightmap_ab', 'sun_keyframe_ab', 'light_blend_ab']
 
 # %% ../nbs/52_lightmap_train.ipynb #c005
 @dataclass
@@ -60,6 +62,14 @@ class LightmapTrainConfig:
     overwrite: bool = False  # replace the run in out_dir
     keep_checkpoints: int = 2  # newest checkpoints kept
     seed: int = 0  # seeds initialisation and batches
+    keyframe_codec: str = "png"  # how the stored frames ship: png (lossless), webp or jpeg; the model trains on them
+    keyframe_quality: int = 90  # quality of webp / jpeg keyframes (1–100)
+
+    def __post_init__(self):
+        if self.keyframe_codec not in ("png", "webp", "jpeg"):
+            raise InputError(f"keyframe_codec={self.keyframe_codec!r}: use png, webp or jpeg")
+        if not 1 <= self.keyframe_quality <= 100:
+            raise InputError(f"keyframe_quality={self.keyframe_quality}: use 1–100")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -131,7 +141,7 @@ def lightmap_loss(
     "`w_l2·MSE [+ w_ssim·(1−SSIM)] [+ w_lpips·LPIPS]`; returns (total, parts)."
     from torchmetrics.functional.image import structural_similarity_index_measure as ssim_fn
 
-    pred = model(batch["xy"], batch["t"], baseline).float()
+    pred = model(batch["xy"], batch["t"], baseline, leave_out=cfg.model.keyframe_leave_out).float()
     mse = F.mse_loss(pred, batch["target"])
     parts = {"mse": mse.detach()}
     total = cfg.w_l2 * mse
@@ -201,9 +211,9 @@ def png_bytes(data: DayData, hours) -> int:
     return sum((data.dir / f"tod_{int(h):02d}.png").stat().st_size for h in hours)
 
 
-def storage_bytes(model, data: DayData) -> dict:
-    "A model's bytes (weights + its stored frames as PNG) beside the full blend's (every training hour as PNG)."
-    w, k = weights_bytes(model), png_bytes(data, model.cfg.key_hours)
+def storage_bytes(model, data: DayData, codec: str = "png", quality: int = 90) -> dict:
+    "A model's bytes (weights + its stored frames, `codec`) beside the full blend's (every training hour as PNG)."
+    w, k = weights_bytes(model), encoded_keyframes(data, model.cfg.key_hours, codec, quality)[1]
     blend = png_bytes(data, data.train_hours)
     return {"weights": w, "keyframes": k, "model": w + k, "blend": blend, "model_over_blend": (w + k) / blend}
 
@@ -257,6 +267,31 @@ def equal_bytes_blend_metrics(data: DayData, budget: int, downsample: int = 2) -
     frames, info = compress_frames(data.train_frames(), budget)
     return {**held_out_metrics(lambda h: neighbour_blend(frames, h), data, downsample), **info}
 
+# %% ../nbs/52_lightmap_train.ipynb #t002k
+def encoded_keyframes(data: DayData, hours, codec: str = "png", quality: int = 90) -> tuple[torch.Tensor, int]:
+    "The stored frames `[K,3,H,W]` at `hours` as a model ships them (PNG as is; JPEG / WebP decoded back) + their bytes."
+    if codec == "png":
+        return data.frames_at(hours), png_bytes(data, hours)
+    enc = [encode_frame(data.frames[int(h)], codec, quality) for h in hours]
+    return torch.stack([decode_frame(b, data.frames.device) for b in enc]), sum(map(len, enc))
+
+
+def save_keyframes(data: DayData, hours, folder, codec: str = "png", quality: int = 90) -> Path:
+    "Write the stored frames as a model ships them, `folder/tod_HH.<codec>` — the files `lightmap-render` reads."
+    import shutil
+    from heritage_inpaint.io import atomic_write
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for h in hours:
+        name = f"tod_{int(h):02d}.{'jpg' if codec == 'jpeg' else codec}"
+        if codec == "png":
+            shutil.copyfile(data.dir / name, folder / name)
+        else:
+            data_bytes = encode_frame(data.frames[int(h)], codec, quality)
+            atomic_write(folder / name, lambda tmp, b=data_bytes: Path(tmp).write_bytes(b))
+    return folder
+
 # %% ../nbs/52_lightmap_train.ipynb #c019
 def _cosine_after_warmup(total_steps: int):
     return lambda s: float(
@@ -275,16 +310,23 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
     run = TrainingRun("lightmap", cfg, mixed_precision="bf16" if cfg.amp else "no", validation_log=True)
     acc = run.acc
     data = DayData(cfg.data_dir, cfg.val_hours, cfg.model.baseline_time, acc.device, cfg.model.keyframe_hours)
+    data.stored = encoded_keyframes(data, data.key_hours, cfg.keyframe_codec, cfg.keyframe_quality)[0]
+    if cfg.keyframe_codec != "png" and run.is_main:  # the frames as shipped, for lightmap-render --baseline
+        save_keyframes(data, data.key_hours, run.out / "keyframes", cfg.keyframe_codec, cfg.keyframe_quality)
     torch.manual_seed(cfg.seed)
     model_cfg = cfg.model
     if model_cfg.use_baseline_encoder:
         model_cfg = replace(model_cfg, be_resolution=(data.height, data.width))
     if sun_table:
         model_cfg = replace(model_cfg, sun_table=sun_table)
+    if model_cfg.light_blend:  # the day's light, and the scene's response to it fitted on the stored frames
+        light = read_light_table(day_dir)
+        response = fit_light_response(data.stored, data.key_hours, light)
+        model_cfg = replace(model_cfg, light_table=light, light_response=response)
     model = LightmapModel(model_cfg).to(acc.device)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _cosine_after_warmup(total_steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _cosine_after_warmup(max(1, total_steps)))
     model, opt, sched = acc.prepare(model, opt, sched)
     net = acc.unwrap_model(model)
     lpips_net = None
@@ -298,6 +340,24 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
     blend = blend_metrics(data, cfg.val_downsample)
     run.write_json("blend.json", blend)
     train_settings = {k: v for k, v in asdict(cfg).items() if k != "model"}
+
+    def validate_and_keep(epoch: int):
+        "Validate; the new best (by the select hours' PSNR) is written to `best.safetensors`."
+        nonlocal best
+        net.eval()
+        v = validate_lightmap(net, data, cfg.val_downsample)
+        net.train()
+        select = cfg.val_select_hours or data.val_hours
+        means = {k: x for k, x in v.items() if k != "per_hour"}
+        means["select_psnr"] = sum(v["per_hour"][int(h)]["psnr"] for h in select) / len(select)
+        run.log(step, {"epoch": epoch, **means}, validation=True)
+        if means["select_psnr"] > best and run.is_main:
+            best = means["select_psnr"]
+            extra = {"epoch": epoch, "step": step, "val": v, "blend": blend, "data_dir": str(data.dir)}
+            save_lightmap(net, best_path, {**extra, "train": train_settings})
+
+    if cfg.epochs == 0:  # nothing to train: the model as initialised (a residual model: exactly what it corrects)
+        validate_and_keep(0)
     bar = run.progress(cfg.epochs, "train lightmap", unit="epoch", start=step // cfg.steps_per_epoch)
     model.train()
     for epoch in bar:
@@ -316,27 +376,7 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
         logs = run.log(step, {"epoch": epoch + 1, **{f"Train/{k}": v for k, v in run.mean(parts).items()}})
         bar.set_postfix(loss=f"{logs['Train/total']:.5f}")
         if run.due(epoch + 1, cfg.val_every, cfg.epochs):
-            net.eval()
-            v = validate_lightmap(net, data, cfg.val_downsample)
-            net.train()
-            select = cfg.val_select_hours or data.val_hours
-            means = {k: x for k, x in v.items() if k != "per_hour"}
-            means["select_psnr"] = sum(v["per_hour"][int(h)]["psnr"] for h in select) / len(select)
-            run.log(step, {"epoch": epoch + 1, **means}, validation=True)
-            if means["select_psnr"] > best and run.is_main:
-                best = means["select_psnr"]
-                save_lightmap(
-                    net,
-                    best_path,
-                    {
-                        "epoch": epoch + 1,
-                        "step": step,
-                        "val": v,
-                        "blend": blend,
-                        "data_dir": str(data.dir),
-                        "train": train_settings,
-                    },
-                )
+            validate_and_keep(epoch + 1)
         run.checkpoint(step, net, opt, sched)
     acc.wait_for_everyone()
     del model, net  # the DDP wrapper goes before the process group (finish_training)
@@ -346,7 +386,7 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
         val["per_hour"] = {int(h): m for h, m in val["per_hour"].items()}  # JSON keys are strings
     result.extra = {"best_metrics": val, "blend": blend}
     if best_path.exists():
-        result.extra["bytes"] = storage_bytes(load_lightmap(best_path), data)
+        result.extra["bytes"] = storage_bytes(load_lightmap(best_path), data, cfg.keyframe_codec, cfg.keyframe_quality)
     return result
 
 # %% ../nbs/52_lightmap_train.ipynb #c023
@@ -397,3 +437,14 @@ def sun_keyframe_ab(keyframe_hours=(0, 6, 12, 19)) -> dict:
         "KeyframeResidualGain": {**keys, "keyframe_residual": True, "gain": True},
     }
     return {name: {"model": {**shipped, **s}} for name, s in switches.items()}
+
+# %% ../nbs/52_lightmap_train.ipynb #t007
+def light_blend_ab(keyframe_hours) -> dict:
+    "{name: overrides}: every stored hour a keyframe — the light-matched blend alone, and corrected; the clock's corrected."
+    keys = {"keyframe_hours": tuple(keyframe_hours), "keyframe_residual": True}
+    head = {"film": True, "sun_film": True, "gain": True, "keyframe_leave_out": True}
+    return {
+        "LightBlend": {"epochs": 0, "model": {**keys, "light_blend": True}},
+        "LightBlendResidual": {"model": {**keys, **head, "light_blend": True}},
+        "ClockBlendResidual": {"model": {**keys, **head}},
+    }
