@@ -113,7 +113,8 @@ class LightmapConfig:
             raise InputError("keyframe_leave_out needs keyframe_residual")
         if self.keyframe_leave_out and self.use_baseline_encoder:
             raise InputError(
-                "keyframe_leave_out needs use_baseline_encoder off: the encoder would see the frame it is trained to predict"
+                "keyframe_leave_out needs use_baseline_encoder off: "
+                "the encoder would see the frame it is trained to predict"
             )
         if self.light_blend and not self.keyframe_residual:
             raise InputError("light_blend needs keyframe_residual")

@@ -188,7 +188,7 @@ class LightmapRenderer:
 
     @torch.no_grad()
     def hour_base(self, hour: float) -> torch.Tensor | None:
-        "What the MLP corrects at every pixel `[N,3]`: the cached baseline, or (`light_blend`) the hour's blend, cached."
+        "What the MLP corrects at every pixel `[N,3]`: the cached baseline, or (`light_blend`) the hour's cached blend."
         if not self.model.cfg.light_blend:
             return self.base
         key = parse_time(hour)

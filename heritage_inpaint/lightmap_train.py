@@ -269,7 +269,7 @@ def equal_bytes_blend_metrics(data: DayData, budget: int, downsample: int = 2) -
 
 # %% ../nbs/52_lightmap_train.ipynb #t002k
 def encoded_keyframes(data: DayData, hours, codec: str = "png", quality: int = 90) -> tuple[torch.Tensor, int]:
-    "The stored frames `[K,3,H,W]` at `hours` as a model ships them (PNG as is; JPEG / WebP decoded back) + their bytes."
+    "The stored frames `[K,3,H,W]` at `hours` as a model ships them (PNG as is; JPEG / WebP decoded) + their bytes."
     if codec == "png":
         return data.frames_at(hours), png_bytes(data, hours)
     enc = [encode_frame(data.frames[int(h)], codec, quality) for h in hours]
@@ -341,12 +341,12 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
     run.write_json("blend.json", blend)
     train_settings = {k: v for k, v in asdict(cfg).items() if k != "model"}
 
-    def validate_and_keep(epoch: int):
-        "Validate; the new best (by the select hours' PSNR) is written to `best.safetensors`."
+    def validate_and_keep(epoch: int, m: LightmapModel):
+        "Validate `m`; a new best (by the select hours' PSNR) is written to `best.safetensors`."
         nonlocal best
-        net.eval()
-        v = validate_lightmap(net, data, cfg.val_downsample)
-        net.train()
+        m.eval()
+        v = validate_lightmap(m, data, cfg.val_downsample)
+        m.train()
         select = cfg.val_select_hours or data.val_hours
         means = {k: x for k, x in v.items() if k != "per_hour"}
         means["select_psnr"] = sum(v["per_hour"][int(h)]["psnr"] for h in select) / len(select)
@@ -354,10 +354,10 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
         if means["select_psnr"] > best and run.is_main:
             best = means["select_psnr"]
             extra = {"epoch": epoch, "step": step, "val": v, "blend": blend, "data_dir": str(data.dir)}
-            save_lightmap(net, best_path, {**extra, "train": train_settings})
+            save_lightmap(m, best_path, {**extra, "train": train_settings})
 
     if cfg.epochs == 0:  # nothing to train: the model as initialised (a residual model: exactly what it corrects)
-        validate_and_keep(0)
+        validate_and_keep(0, net)
     bar = run.progress(cfg.epochs, "train lightmap", unit="epoch", start=step // cfg.steps_per_epoch)
     model.train()
     for epoch in bar:
@@ -376,7 +376,7 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
         logs = run.log(step, {"epoch": epoch + 1, **{f"Train/{k}": v for k, v in run.mean(parts).items()}})
         bar.set_postfix(loss=f"{logs['Train/total']:.5f}")
         if run.due(epoch + 1, cfg.val_every, cfg.epochs):
-            validate_and_keep(epoch + 1)
+            validate_and_keep(epoch + 1, net)
         run.checkpoint(step, net, opt, sched)
     acc.wait_for_everyone()
     del model, net  # the DDP wrapper goes before the process group (finish_training)
@@ -440,7 +440,7 @@ def sun_keyframe_ab(keyframe_hours=(0, 6, 12, 19)) -> dict:
 
 # %% ../nbs/52_lightmap_train.ipynb #t007
 def light_blend_ab(keyframe_hours) -> dict:
-    "{name: overrides}: every stored hour a keyframe — the light-matched blend alone, and corrected; the clock's corrected."
+    "{name: overrides}: all stored hours as keyframes; light blend alone / corrected, clock blend corrected."
     keys = {"keyframe_hours": tuple(keyframe_hours), "keyframe_residual": True}
     head = {"film": True, "sun_film": True, "gain": True, "keyframe_leave_out": True}
     return {
