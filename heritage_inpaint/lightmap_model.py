@@ -564,22 +564,22 @@ def fit_light_response(frames: torch.Tensor, hours, table) -> tuple:
 def light_blend_weights(
     t: torch.Tensor, hours, table: torch.Tensor, response: torch.Tensor, reg: float = 0.003, leave_out: bool = False
 ) -> torch.Tensor:
-    "`[N, K, 3]` per-channel weights of keyframes `hours` at times `t [N]`: the two around `t`, matched to the light."
+    "`[N, K, 3]` weights of keyframes `hours` at times `t [N]`: the two around `t`, matched to the light."
     before, after, w_clock = blend_pairs(t, hours, leave_out)
     kh = torch.tensor([float(h) for h in hours], dtype=torch.float64, device=t.device)
     table, response = table.to(t.device), response.to(t.device)
-    terms = lambda x: light_terms(light_at(x, table)) * response  # [N,3,3]: each light's share of the colour
+    terms = lambda x: (light_terms(light_at(x, table)) * response).flatten(1)  # [N,9]: each light's share by channel
     y, a, b = terms(t), terms(kh[before]), terms(kh[after])
-    M = torch.stack([a, b], -1)  # [N, 3 channels, 3 lights, 2 keyframes]
-    n = y.abs().sum(-1).clamp_min(1e-9)[..., None, None]
-    M, y = M / n, y / n[..., 0]
-    w0 = torch.stack([1 - w_clock, w_clock], -1)[:, None].expand(-1, 3, -1).to(M.dtype)  # [N,3,2]
+    n = y.abs().sum(-1).clamp_min(1e-9)[:, None, None]
+    M = torch.stack([a, b], -1) / n  # [N, 9, 2]
+    w0 = torch.stack([1 - w_clock, w_clock], -1).to(M.dtype)  # [N,2]
     A = M.transpose(-1, -2) @ M + reg * torch.eye(2, dtype=M.dtype, device=M.device)
-    rhs = (M.transpose(-1, -2) @ y[..., None])[..., 0] + reg * w0
-    w = torch.linalg.solve(A, rhs).clamp_min(0)  # [N,3,2]
-    out = torch.zeros(t.shape[0], len(hours), 3, dtype=torch.float64, device=t.device)
-    out.scatter_add_(1, before[:, None, None].expand(-1, 1, 3), w[:, None, :, 0])
-    return out.scatter_add_(1, after[:, None, None].expand(-1, 1, 3), w[:, None, :, 1]).float()
+    rhs = (M.transpose(-1, -2) @ (y[..., None] / n))[..., 0] + reg * w0
+    w = torch.linalg.solve(A, rhs).clamp_min(0)  # [N,2]: one pair for the three channels, so no colour shift
+    out = torch.zeros(t.shape[0], len(hours), dtype=torch.float64, device=t.device)
+    out.scatter_add_(1, before[:, None], w[:, :1])
+    out = out.scatter_add_(1, after[:, None], w[:, 1:])
+    return out[..., None].expand(-1, -1, 3).float()
 
 # %% ../nbs/51_lightmap_model.ipynb #c031
 def save_lightmap(model: LightmapModel, path, extra: dict | None = None, half: bool = False) -> Path:
