@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from .io import InputError, package_data
 from heritage_inpaint.lightmap_model import (
@@ -138,11 +139,16 @@ class LightmapRenderer:
         with torch.no_grad():
             self.xy = pixel_grid(self.H, self.W, p.device)
             self.base = self.key_samples = None
+            colours = self.baseline
+            if colours is not None and colours.shape[-2] > self.H and colours.shape[-1] > self.W:  # smaller frames
+                shape = colours.shape
+                flat = colours.reshape(-1, 3, *shape[-2:])
+                colours = F.interpolate(flat, size=(self.H, self.W), mode="area").reshape(*shape[:-2], self.H, self.W)
             if c.keyframe_residual:  # every keyframe at every pixel [K,N,3]; a frame blends two of them
-                keys = model.keyframes(self.baseline)
+                keys = model.keyframes(colours)
                 self.key_samples = torch.stack([sample_at(k, self.xy) for k in keys]).to(self.dtype).contiguous()
             elif c.residual_mode:
-                self.base = model.residual_base(self.xy, torch.zeros(1, device=p.device), self.baseline)
+                self.base = model.residual_base(self.xy, torch.zeros(1, device=p.device), colours)
                 self.base = self.base.to(self.dtype).contiguous()
             self.feats = model.features(self.baseline) if model.encoder is not None else None
             if self.folded:
