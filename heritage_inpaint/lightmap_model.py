@@ -16,11 +16,11 @@ from .io import InputError, load_image
 from .lightmap_scene import DaySceneConfig, light_state, smoothstep, sun_direction, sun_positions
 
 # %% auto #0
-__all__ = ['SUN_FEATURES', 'LIGHT_TERMS', 'harmonic_xy', 'harmonic_time', 'sun_hour_features', 'sun_features', 'LightmapConfig',
-           'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid', 'LightmapModel', 'parse_time', 'parse_hours',
-           'load_day', 'read_sun_table', 'blend_pairs', 'neighbour_blend', 'keyframe_weights', 'interpolation_scale',
-           'read_light_table', 'light_at', 'light_terms', 'fit_light_response', 'light_blend_weights', 'save_lightmap',
-           'read_lightmap_meta', 'load_lightmap', 'render_frame']
+__all__ = ['SUN_FEATURES', 'LIGHT_TERMS', 'harmonic_xy', 'harmonic_time', 'sun_hour_features', 'between_hours', 'sun_features',
+           'LightmapConfig', 'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid', 'LightmapModel', 'parse_time',
+           'parse_hours', 'load_day', 'read_sun_table', 'blend_pairs', 'neighbour_blend', 'keyframe_weights',
+           'interpolation_scale', 'read_light_table', 'light_at', 'light_terms', 'fit_light_response',
+           'light_blend_weights', 'save_lightmap', 'read_lightmap_meta', 'load_lightmap', 'render_frame']
 
 # %% ../nbs/51_lightmap_model.ipynb #c006
 def harmonic_xy(xy: torch.Tensor, n: int, include_input: bool = True) -> torch.Tensor:
@@ -49,12 +49,17 @@ def sun_hour_features(table) -> torch.Tensor:
     return torch.tensor(rows, dtype=torch.float64).float()
 
 
-def sun_features(t: torch.Tensor, hour_features: torch.Tensor) -> torch.Tensor:
-    "Features `[N, 6]` at times `t [N]` (hours): linear between the whole hours of `hour_features [24, 6]`."
-    tt = t.float() % 24.0
+def between_hours(t: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    "Rows `[N, C]` at times `t [N]` (hours): linear between the whole hours of `table [24, C]` (periodic, its dtype)."
+    tt = t.to(table.dtype) % 24.0
     h0 = tt.floor().long() % 24
     w = (tt - tt.floor())[:, None]
-    return (1 - w) * hour_features[h0] + w * hour_features[(h0 + 1) % 24]
+    return (1 - w) * table[h0] + w * table[(h0 + 1) % 24]
+
+
+def sun_features(t: torch.Tensor, hour_features: torch.Tensor) -> torch.Tensor:
+    "Features `[N, 6]` at times `t [N]` (hours): linear between the whole hours of `hour_features [24, 6]`."
+    return between_hours(t, hour_features)
 
 # %% ../nbs/51_lightmap_model.ipynb #c009
 @dataclass
@@ -537,10 +542,7 @@ def read_light_table(folder) -> tuple:
 # %% ../nbs/51_lightmap_model.ipynb #lb003
 def light_at(t: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     "The light `[N, 7]` at times `t [N]`: linear between the whole hours of `table [24, 7]` (periodic)."
-    tt = t.double() % 24.0
-    h0 = tt.floor().long() % 24
-    w = (tt - tt.floor())[:, None]
-    return (1 - w) * table[h0] + w * table[(h0 + 1) % 24]
+    return between_hours(t, table.double())
 
 
 def light_terms(light: torch.Tensor) -> torch.Tensor:
