@@ -113,17 +113,6 @@ def train(a):
         )
 
 
-def once_ms(fn, cuda: bool) -> float:
-    "Milliseconds of one call of `fn` (synchronised on CUDA)."
-    if cuda:
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    fn()
-    if cuda:
-        torch.cuda.synchronize()
-    return (time.perf_counter() - t) * 1e3
-
-
 def timing(a):
     "1080p frame times of every model in --weights-out, one process alone on its GPU (the training runs share it)."
     dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -146,7 +135,10 @@ def timing(a):
             ),
         }
         # a time not rendered before pays its folding (and, with light_blend, its blend of two keyframes) once
-        fresh = [once_ms(lambda h=h: rend.render(h, copy=False), cuda) for h in (0.25 + 0.5 * i for i in range(24))]
+        fresh = [
+            timed_ms(lambda h=h: rend.render(h, copy=False), reps=1, warmup=0, cuda=cuda)  # one call: a new time
+            for h in (0.25 + 0.5 * i for i in range(24))
+        ]
         rows[w.stem]["render_1080p_new_hour_ms"] = statistics.median(fresh)
         print(w.stem, json.dumps(rows[w.stem]), flush=True)
     Path(a.out).write_text(
