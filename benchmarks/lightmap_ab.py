@@ -6,7 +6,7 @@ python benchmarks/lightmap_ab.py train --data-dir <day> --val-hours 3,7,10,15,18
 python benchmarks/lightmap_ab.py train --timing-only ... (the same day, hours and --weights-out): quiet 1080p timings
 python benchmarks/lightmap_ab.py evaluate --data-dir <day> --train-json <train.json> --weights-dir <dir> \
     --out benchmarks/results/lightmap_ab.json --day <name>
-`--ab light` (issue 15, round 2): every stored hour a keyframe shipped as WebP (`--keyframe-codec webp`), the
+`--ab light` (issue 15, round 7): every stored hour a keyframe shipped as WebP (`--keyframe-codec webp`), the
 configurations of `light_blend_ab` (the light-matched blend alone, and with a leave-one-out correction; the clock's
 blend with the same correction); write `--out` of `evaluate` to its own JSON (`lightmap_light_blend.json`).
 `train`: every configuration of `sun_keyframe_ab` (the encoder + FiLM model, each sun / keyframe / gain switch alone

@@ -32,7 +32,7 @@ from .training import TrainResult, TrainingRun, check_finite_loss
 __all__ = ['LIGHTMAP_AB', 'LightmapTrainConfig', 'DayData', 'sample_batch', 'lightmap_loss', 'frame_metrics', 'mean_metrics',
            'held_out_metrics', 'validate_lightmap', 'blend_metrics', 'weights_bytes', 'png_bytes', 'storage_bytes',
            'encode_frame', 'decode_frame', 'compress_frames', 'equal_bytes_blend_metrics', 'encoded_keyframes',
-           'save_keyframes', 'train_lightmap', 'ab_config', 'run_lightmap_ab', 'sun_keyframe_ab', 'light_blend_ab']
+           'train_lightmap', 'ab_config', 'run_lightmap_ab', 'sun_keyframe_ab', 'light_blend_ab']
 
 # %% ../nbs/52_lightmap_train.ipynb #c005
 @dataclass
@@ -268,29 +268,28 @@ def equal_bytes_blend_metrics(data: DayData, budget: int, downsample: int = 2) -
     return {**held_out_metrics(lambda h: neighbour_blend(frames, h), data, downsample), **info}
 
 # %% ../nbs/52_lightmap_train.ipynb #t002k
-def encoded_keyframes(data: DayData, hours, codec: str = "png", quality: int = 90) -> tuple[torch.Tensor, int]:
+def encoded_keyframes(
+    data: DayData, hours, codec: str = "png", quality: int = 90, folder=None
+) -> tuple[torch.Tensor, int]:
     "The stored frames `[K,3,H,W]` at `hours` as a model ships them (PNG as is; JPEG / WebP decoded) + their bytes."
-    if codec == "png":
-        return data.frames_at(hours), png_bytes(data, hours)
-    enc = [encode_frame(data.frames[int(h)], codec, quality) for h in hours]
-    return torch.stack([decode_frame(b, data.frames.device) for b in enc]), sum(map(len, enc))
-
-
-def save_keyframes(data: DayData, hours, folder, codec: str = "png", quality: int = 90) -> Path:
-    "Write the stored frames as a model ships them, `folder/tod_HH.<codec>` — the files `lightmap-render` reads."
     import shutil
     from heritage_inpaint.io import atomic_write
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for h in hours:
-        name = f"tod_{int(h):02d}.{'jpg' if codec == 'jpeg' else codec}"
-        if codec == "png":
-            shutil.copyfile(data.dir / name, folder / name)
-        else:
-            data_bytes = encode_frame(data.frames[int(h)], codec, quality)
-            atomic_write(folder / name, lambda tmp, b=data_bytes: Path(tmp).write_bytes(b))
-    return folder
+    if codec == "png":
+        frames, enc = data.frames_at(hours), None
+    else:
+        enc = {int(h): encode_frame(data.frames[int(h)], codec, quality) for h in hours}
+        frames = torch.stack([decode_frame(b, data.frames.device) for b in enc.values()])
+    if folder is not None:  # also write them, `folder/tod_HH.<ext>`: the files `lightmap-render --baseline` reads
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for h in hours:
+            name = f"tod_{int(h):02d}.{'jpg' if codec == 'jpeg' else codec}"
+            if enc is None:
+                shutil.copyfile(data.dir / name, folder / name)
+            else:
+                atomic_write(folder / name, lambda tmp, b=enc[int(h)]: Path(tmp).write_bytes(b))
+    return frames, png_bytes(data, hours) if enc is None else sum(map(len, enc.values()))
 
 # %% ../nbs/52_lightmap_train.ipynb #c019
 def _cosine_after_warmup(total_steps: int):
@@ -310,9 +309,8 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
     run = TrainingRun("lightmap", cfg, mixed_precision="bf16" if cfg.amp else "no", validation_log=True)
     acc = run.acc
     data = DayData(cfg.data_dir, cfg.val_hours, cfg.model.baseline_time, acc.device, cfg.model.keyframe_hours)
-    data.stored = encoded_keyframes(data, data.key_hours, cfg.keyframe_codec, cfg.keyframe_quality)[0]
-    if cfg.keyframe_codec != "png" and run.is_main:  # the frames as shipped, for lightmap-render --baseline
-        save_keyframes(data, data.key_hours, run.out / "keyframes", cfg.keyframe_codec, cfg.keyframe_quality)
+    shipped = run.out / "keyframes" if cfg.keyframe_codec != "png" and run.is_main else None  # for --baseline
+    data.stored = encoded_keyframes(data, data.key_hours, cfg.keyframe_codec, cfg.keyframe_quality, shipped)[0]
     torch.manual_seed(cfg.seed)
     model_cfg = cfg.model
     if model_cfg.use_baseline_encoder:
