@@ -20,7 +20,8 @@ __all__ = ['SUN_FEATURES', 'LIGHT_TERMS', 'harmonic_xy', 'harmonic_time', 'sun_h
            'LightmapConfig', 'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid', 'LightmapModel', 'parse_time',
            'parse_hours', 'load_day', 'read_sun_table', 'blend_pairs', 'neighbour_blend', 'keyframe_weights',
            'interpolation_scale', 'read_light_table', 'light_at', 'light_terms', 'fit_light_response',
-           'light_blend_weights', 'save_lightmap', 'read_lightmap_meta', 'load_lightmap', 'render_frame']
+           'light_blend_weights', 'distance_to', 'shadow_sweep_maps', 'shadow_sweep_mix', 'lamp_layer_map',
+           'save_lightmap', 'read_lightmap_meta', 'load_lightmap', 'render_frame']
 
 # %% ../nbs/51_lightmap_model.ipynb #c006
 def harmonic_xy(xy: torch.Tensor, n: int, include_input: bool = True) -> torch.Tensor:
@@ -97,6 +98,11 @@ class LightmapConfig:
     light_blend_reg: float = 0.003  # pull of the light-matched weights toward the clock's (light_blend)
     light_table: tuple = ()  # the day's 24 (sun RGB, sky RGB, lamp); the trainer reads them from meta.json
     light_response: tuple = ()  # 3×3: the scene's mean linear response per channel to sun, sky, lamp (fitted)
+    shadow_sweep: bool = False  # light_blend: where a shadow moved between two sunlit keyframes, move its edge
+    shadow_sweep_soft: float = 0.5  # width of the moving edge in units of the blend weight, in (0, 1]
+    shadow_sweep_change: float = 0.5  # |log| change in brightness (beyond the whole frame's) that marks a pixel swept
+    shadow_sweep_level: float = 0.3  # shadow threshold between the swept pixels' shadowed (0) and lit (1) log levels
+    lamp_layer: bool = False  # light_blend: the lamps' light (night keyframes) leaves the keyframes, returns per hour
     gain: bool = False  # also predict a per-pixel RGB gain of the stored colour: base·(1 + g) + Δ (residual mode)
 
     def __post_init__(self):
@@ -123,6 +129,12 @@ class LightmapConfig:
             )
         if self.light_blend and not self.keyframe_residual:
             raise InputError("light_blend needs keyframe_residual")
+        if self.shadow_sweep and not self.light_blend:
+            raise InputError("shadow_sweep needs light_blend")
+        if self.lamp_layer and not self.light_blend:
+            raise InputError("lamp_layer needs light_blend")
+        if not 0 < self.shadow_sweep_soft <= 1:
+            raise InputError(f"shadow_sweep_soft={self.shadow_sweep_soft}: use a width in (0, 1]")
         self.light_table = tuple(tuple(float(x) for x in row) for row in self.light_table)
         self.light_response = tuple(tuple(float(x) for x in row) for row in self.light_response)
         if self.gain and not self.residual_mode:
@@ -267,7 +279,12 @@ class LightmapModel(nn.Module):
                     "light_blend needs light_table (24 hours) and light_response (3×3), set by the trainer"
                 )
             self.register_buffer("light_hours", torch.tensor(c.light_table, dtype=torch.float64), persistent=False)
+            blend_light = self.light_hours.clone()
+            if c.lamp_layer:  # the lamps come back as their own layer: the weights match the sun and the sky only
+                blend_light[:, LIGHT_TERMS - 1] = 0
+            self.register_buffer("blend_light", blend_light, persistent=False)
             self.register_buffer("light_resp", torch.tensor(c.light_response, dtype=torch.float64), persistent=False)
+        self._maps_cache = None  # (fingerprint of the keyframes, their keyframe_maps)
 
     def keyframes(self, stored: torch.Tensor) -> torch.Tensor:
         "The stored frame(s) as `[K,3,H,W]`: one baseline `[3,H,W]` or the keyframes in `cfg.key_hours` order."
@@ -321,22 +338,70 @@ class LightmapModel(nn.Module):
         if not c.keyframe_residual:
             return sample_at(keys[c.key_hours.index(int(c.baseline_time) % 24)], xy)
         samples = sample_at(keys.flatten(0, 1), xy).view(-1, keys.shape[0], 3)  # [N,K,3]
-        return self.keyframe_blend(samples, t, leave_out)
+        return self.keyframe_blend(samples, t, leave_out, self.sampled_maps(keys, xy))
 
-    def keyframe_blend(self, samples: torch.Tensor, t: torch.Tensor, leave_out: bool = False) -> torch.Tensor:
+    def sampled_maps(self, keys: torch.Tensor, xy: torch.Tensor, dtype=None) -> dict | None:
+        "`keyframe_maps` at pixels `xy`: `tau [N,K]`, `lamp [N,3]` (None without shadow_sweep and lamp_layer)."
+        c = self.cfg
+        if not (c.light_blend and (c.shadow_sweep or c.lamp_layer)):
+            return None
+        found = self.keyframe_maps(keys)
+        at = lambda name: sample_at(found[name], xy).to(dtype or xy.dtype).contiguous() if name in found else None
+        return {"tau": at("tau"), "gain": found.get("gain"), "lamp": at("lamp")}
+
+    def keyframe_maps(self, keys: torch.Tensor) -> dict:
+        "Maps derived from keyframes `keys [K,3,H,W]` (`tau`, `gain`: shadow sweep; `lamp`), kept while they stay."
+        c = self.cfg
+        fingerprint = (
+            tuple(keys.shape),
+            str(keys.device),
+            float(keys.double().sum()),
+            float(keys[..., ::7, ::5].sum()),
+        )
+        if self._maps_cache is None or self._maps_cache[0] != fingerprint:
+            found = {}
+            if c.shadow_sweep:
+                tau, gain = shadow_sweep_maps(
+                    keys, c.key_hours, c.light_table, c.shadow_sweep_change, c.shadow_sweep_level
+                )
+                found.update(tau=tau.to(keys.device), gain=gain.to(keys.device))
+            if c.lamp_layer:
+                found["lamp"] = lamp_layer_map(keys, c.key_hours, c.light_table).to(keys.device)
+            self._maps_cache = (fingerprint, found)
+        return self._maps_cache[1]
+
+    def keyframe_blend(
+        self, samples: torch.Tensor, t: torch.Tensor, leave_out: bool = False, maps: dict | None = None
+    ) -> torch.Tensor:
         "Blend `[N,3]` of keyframe colours `samples [N,K,3]` at times `t [N]` (or one time `[1]` for every pixel)."
         c = self.cfg
         if not c.light_blend:
             return (keyframe_weights(t, c.key_hours, leave_out)[..., None].to(samples.dtype) * samples).sum(1)
         from kornia.color import linear_rgb_to_rgb, rgb_to_linear_rgb
 
-        w = light_blend_weights(t, c.key_hours, self.light_hours, self.light_resp, c.light_blend_reg, leave_out)
-        if t.numel() == 1:  # one hour for every pixel: only its two keyframes
-            used = w[0].abs().sum(-1).nonzero()[:, 0]
-            samples, w = samples[:, used], w[:, used]
-        lin = rgb_to_linear_rgb(samples.float()[..., None, None])[..., 0, 0]
-        mix = (w.to(lin.dtype) * lin).sum(1).clamp(0, 1)
-        return linear_rgb_to_rgb(mix[..., None, None])[..., 0, 0].to(samples.dtype)
+        maps = maps or {}
+        n = samples.shape[0]
+        w = light_blend_weights(t, c.key_hours, self.blend_light, self.light_resp, c.light_blend_reg, leave_out)
+        i0, i1, _ = blend_pairs(t, c.key_hours, leave_out)
+        rows = torch.arange(n, device=samples.device)
+        i0, i1 = i0.expand(n), i1.expand(n)  # one time for every pixel: one pair
+        wk = w[..., 0].expand(n, -1)
+        w0 = wk[rows, i0]
+        w1 = torch.where(i1 != i0, wk[rows, i1], torch.zeros_like(w0))  # at a keyframe hour both name it
+        lin0, lin1 = (rgb_to_linear_rgb(samples[rows, i].float()[..., None, None])[..., 0, 0] for i in (i0, i1))
+        lamp = maps.get("lamp")
+        if lamp is not None:  # the lamps' share of each keyframe leaves before the blend
+            level = self.light_hours[:, LIGHT_TERMS - 1].to(lin0.dtype)
+            kh = torch.tensor(c.key_hours, device=samples.device)
+            lamp = lamp.float()
+            lin0, lin1 = ((x - level[kh[i]][:, None] * lamp).clamp_min(0) for x, i in ((lin0, i0), (lin1, i1)))
+        mix = w0[:, None] * lin0 + w1[:, None] * lin1
+        if maps.get("tau") is not None and not leave_out:  # leave-one-out pairs are not neighbours: no traced shadows
+            tau = torch.where(i1 != i0, maps["tau"][rows, i0].float(), torch.full_like(w0, -1.0))
+            mix = shadow_sweep_mix(mix, lin0, lin1, w0, w1, tau, maps["gain"][i0], c.shadow_sweep_soft)
+        if lamp is not None:
+            mix = mix + light_at(t, self.light_hours)[:, LIGHT_TERMS - 1 :].to(mix.dtype) * lamp
+        return linear_rgb_to_rgb(mix.clamp(0, 1)[..., None, None])[..., 0, 0].to(samples.dtype)
 
     def add_to_base(self, out: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         "The frame `[N,3]` from the head's `out` and the stored colour `base`: `base + Δ` (`gain`: `base·(1 + g) + Δ`)."
@@ -582,6 +647,84 @@ def light_blend_weights(
     out.scatter_add_(1, before[:, None], w[:, :1])
     out = out.scatter_add_(1, after[:, None], w[:, 1:])
     return out[..., None].expand(-1, -1, 3).float()
+
+# %% ../nbs/51_lightmap_model.ipynb #sw001
+def distance_to(mask: torch.Tensor) -> torch.Tensor:
+    "Euclidean distance `[H,W]` (pixels) from every pixel to the nearest `True` pixel of `mask`; inf if it has none."
+    import cv2
+
+    if not bool(mask.any()):
+        return torch.full(mask.shape, math.inf)
+    far = (~mask).cpu().numpy().astype("uint8")
+    return torch.from_numpy(cv2.distanceTransform(far, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)).double()
+
+
+def shadow_sweep_maps(
+    keys: torch.Tensor, hours, light_table, change: float = 0.5, level: float = 0.3
+) -> tuple[torch.Tensor, torch.Tensor]:
+    "`τ [K,H,W]` (−1: not swept) of each pair of keyframes `hours[i]`, `hours[i+1]` and the pair's brightness ratio."
+    from kornia.color import rgb_to_linear_rgb
+
+    lin = rgb_to_linear_rgb(keys.float().cpu()).double()
+    lum = (lin * torch.tensor([0.2126, 0.7152, 0.0722], dtype=torch.float64)[:, None, None]).sum(1)  # [K,H,W]
+    k = lum.shape[0]
+    sunny = [sum(light_table[int(h) % 24][:3]) > 0 for h in hours]
+    tau = torch.full(lum.shape, -1.0, dtype=torch.float32)
+    gain = torch.ones(k, dtype=torch.float64)
+    if k < 2 or sum(sunny) < 2:
+        return tau, gain
+    norm = lum / lum.mean((-2, -1), keepdim=True).clamp_min(1e-12)
+    log_sigma = torch.log((norm / norm[sunny].amax(0).clamp_min(1e-6)).clamp_min(1e-6))  # 0 lit, below in shadow
+    for i in range(k):
+        j = (i + 1) % k
+        if not (sunny[i] and sunny[j]):
+            continue
+        r = torch.log(lum[j] + 1e-3) - torch.log(lum[i] + 1e-3)
+        g = r.median()
+        gain[i] = torch.exp(g)
+        darken, brighten = r - g < -change, r - g > change
+        if not bool((darken | brighten).any()):
+            continue
+        lit = torch.cat([log_sigma[i][darken], log_sigma[j][brighten]]).median()
+        shade = torch.cat([log_sigma[j][darken], log_sigma[i][brighten]]).median()
+        thr = shade + level * (lit - shade)
+        shadow_a, shadow_b = log_sigma[i] < thr, log_sigma[j] < thr
+        to_shadow, to_lit = distance_to(shadow_a & shadow_b), distance_to(~shadow_a & ~shadow_b)  # the unswept sets
+        fall = torch.nan_to_num(to_shadow / (to_shadow + to_lit), nan=-1.0)  # a shadow arrives from its side
+        tau[i] = torch.where(darken, fall, torch.where(brighten & (fall >= 0), 1 - fall, torch.full_like(fall, -1.0)))
+    return tau, gain
+
+# %% ../nbs/51_lightmap_model.ipynb #sw003
+def shadow_sweep_mix(
+    mix: torch.Tensor,
+    lin0: torch.Tensor,
+    lin1: torch.Tensor,
+    w0: torch.Tensor,
+    w1: torch.Tensor,
+    tau: torch.Tensor,
+    gain: torch.Tensor,
+    soft: float = 0.5,
+) -> torch.Tensor:
+    "The linear blend `mix [N,3]` of `lin0`, `lin1` (weights `w0`, `w1` `[N]`) with its swept pixels (`τ ≥ 0`) moved."
+    g = gain.to(mix.dtype)
+    m = ((w1 / (w0 + w1).clamp_min(1e-9) - tau * (1 - soft)) / soft).clamp(0, 1)[:, None]
+    moved = (1 - m) * lin0 * (w0 + w1 * g)[:, None] + m * lin1 * (w0 / g + w1)[:, None]
+    return torch.where((tau >= 0)[:, None], moved, mix)
+
+# %% ../nbs/51_lightmap_model.ipynb #lp001
+def lamp_layer_map(keys: torch.Tensor, hours, light_table) -> torch.Tensor:
+    "The lamps' linear light `[3,H,W]` at level 1: keyframes with the sun down and the lamps at their brightest."
+    from kornia.color import rgb_to_linear_rgb
+
+    rows = [light_table[int(h) % 24] for h in hours]
+    dark = [i for i, r in enumerate(rows) if sum(r[:3]) == 0 and r[LIGHT_TERMS - 1] > 0]
+    if not dark:
+        raise InputError(
+            f"lamp_layer needs a keyframe with the sun down and the lamps on (a night hour); the keyframes are {hours}"
+        )
+    top = max(rows[i][LIGHT_TERMS - 1] for i in dark)
+    night = [i for i in dark if rows[i][LIGHT_TERMS - 1] == top]
+    return rgb_to_linear_rgb(keys[night].float()).mean(0) / top
 
 # %% ../nbs/51_lightmap_model.ipynb #c031
 def save_lightmap(model: LightmapModel, path, extra: dict | None = None, half: bool = False) -> Path:

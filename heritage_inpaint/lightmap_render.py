@@ -147,6 +147,7 @@ class LightmapRenderer:
             if c.keyframe_residual:  # every keyframe at every pixel [K,N,3]; a frame blends two of them
                 keys = model.keyframes(colours)
                 self.key_samples = torch.stack([sample_at(k, self.xy) for k in keys]).to(self.dtype).contiguous()
+                self.maps = model.sampled_maps(keys, self.xy, self.dtype)  # shadow sweep, lamp layer
             elif c.residual_mode:
                 self.base = model.residual_base(self.xy, torch.zeros(1, device=p.device), colours)
                 self.base = self.base.to(self.dtype).contiguous()
@@ -202,7 +203,8 @@ class LightmapRenderer:
             if len(self._bases) > 8:
                 self._bases.clear()
             t = torch.tensor([key], device=self.device)
-            self._bases[key] = self.model.keyframe_blend(self.key_samples.transpose(0, 1), t).to(self.dtype)
+            samples = self.key_samples.transpose(0, 1)
+            self._bases[key] = self.model.keyframe_blend(samples, t, maps=self.maps).to(self.dtype)
         return self._bases[key]
 
     @torch.no_grad()

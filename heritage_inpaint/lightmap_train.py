@@ -438,11 +438,17 @@ def sun_keyframe_ab(keyframe_hours=(0, 6, 12, 19)) -> dict:
 
 # %% ../nbs/52_lightmap_train.ipynb #t007
 def light_blend_ab(keyframe_hours) -> dict:
-    "{name: overrides}: all stored hours as keyframes; light blend alone / corrected, clock blend corrected."
+    "{name: overrides}: all hours stored; light blend alone / with moving shadows / corrected; clock blend corrected."
     keys = {"keyframe_hours": tuple(keyframe_hours), "keyframe_residual": True}
     head = {"film": True, "sun_film": True, "gain": True, "keyframe_leave_out": True}
     return {
         "LightBlend": {"epochs": 0, "model": {**keys, "light_blend": True}},
+        "LightBlendSweep": {"epochs": 0, "model": {**keys, "light_blend": True, "shadow_sweep": True}},
+        "LightBlendLamp": {"epochs": 0, "model": {**keys, "light_blend": True, "lamp_layer": True}},
+        "LightBlendSweepLamp": {
+            "epochs": 0,
+            "model": {**keys, "light_blend": True, "shadow_sweep": True, "lamp_layer": True},
+        },
         "LightBlendResidual": {"model": {**keys, **head, "light_blend": True}},
         "ClockBlendResidual": {"model": {**keys, **head}},
     }
