@@ -31,6 +31,7 @@ PICTURED = [
     "30_colorfix",
     "40_patch_network",
     "50_lightmap_scene",
+    "51_lightmap_model",
     "53_lightmap_render",
     "54_lightmap_viewer",
     "13_clips",
