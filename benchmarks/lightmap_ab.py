@@ -4,6 +4,7 @@ Two phases, so the GPU only trains and times:
 python benchmarks/lightmap_ab.py train --data-dir <day> --val-hours 3,7,10,15,18,21 --keyframes 0,6,12,19 \
     --select-hours 7,10,15,18 --runs-dir <dir> --weights-out <dir> --out <train.json> --epochs 300
 python benchmarks/lightmap_ab.py train --timing-only ... (the same day, hours and --weights-out): quiet 1080p timings
+python benchmarks/lightmap_ab.py train --skip-timing ... : the same without the 1080p timings (untrained rows on a CPU)
 python benchmarks/lightmap_ab.py evaluate --data-dir <day> --train-json <train.json> --weights-dir <dir> \
     --out benchmarks/results/lightmap_ab.json --day <name>
 `--ab light` (issue 15, round 7): every stored hour a keyframe shipped as WebP (`--keyframe-codec webp`), the
@@ -76,12 +77,17 @@ def train(a):
         train_s = time.perf_counter() - t0
         m = load_lightmap(r.weights, dev)
         stored = day.frames_at(m.cfg.key_hours).to(dev)
-        eager = timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, stored), reps=5, cuda=cuda)
-        rend = LightmapRenderer(m, stored, 1080, 1920)
-        fast = timed_ms(lambda: rend.render(18.5, copy=False), reps=50, cuda=cuda)
-        err = max(
-            (rend.render(h).float() - render_frame(m, h, 1080, 1920, stored)).abs().max().item() for h in (7.5, 18.5)
-        )
+        eager = fast = err = None
+        backend = None
+        if not a.skip_timing:
+            eager = timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, stored), reps=5, cuda=cuda)
+            rend = LightmapRenderer(m, stored, 1080, 1920)
+            backend = rend.backend
+            fast = timed_ms(lambda: rend.render(18.5, copy=False), reps=50, cuda=cuda)
+            err = max(
+                (rend.render(h).float() - render_frame(m, h, 1080, 1920, stored)).abs().max().item()
+                for h in (7.5, 18.5)
+            )
         for suf in (".safetensors", ".json"):
             shutil.copy(Path(r.weights).with_suffix(suf), out / f"{name}{suf}")
         row = {
@@ -91,7 +97,7 @@ def train(a):
             "params": sum(p.numel() for p in m.parameters()),
             "render_1080p_eager_fp32_ms": eager,
             "render_1080p_fast_ms": fast,
-            "fast_backend": rend.backend,
+            "fast_backend": backend,
             "fast_max_abs_err": err,
             "train": {k: v for k, v in asdict(cfg).items() if k != "model"},
             "model": {k: v for k, v in asdict(m.cfg).items() if k != "sun_table"},
@@ -238,6 +244,7 @@ def main():
     t.add_argument("--configs", default="")
     t.add_argument("--select-hours", default="", help="held-out hours whose mean PSNR picks the best checkpoint")
     t.add_argument("--timing-only", action="store_true", help="only time the weights already in --weights-out")
+    t.add_argument("--skip-timing", action="store_true", help="no 1080p timings (a CPU run: setup and weights only)")
     t.add_argument("--ab", choices=("sun_keyframe", "light"), default="sun_keyframe", help="which configurations")
     t.add_argument("--keyframe-codec", default="png", help="png, webp or jpeg: how the models ship their keyframes")
     t.add_argument("--keyframe-quality", type=int, default=90)
