@@ -177,14 +177,14 @@ def evaluate(a):
     for row in rows:
         m = load_lightmap(Path(a.weights_dir) / f"{row['config']}.safetensors")
         codec = (row["train"].get("keyframe_codec", "png"), row["train"].get("keyframe_quality", 90))
-        stored = encoded_keyframes(data, m.cfg.key_hours, *codec)[0]  # the frames as the model ships them
+        stored, stored_bytes = encoded_keyframes(data, m.cfg.key_hours, *codec)  # the frames as the model ships them
         res = {}
         for ds in (1, 2):
             with torch.no_grad():
                 res[f"ds{ds}"] = grouped(
                     held_out_metrics(lambda h: render_frame(m, h, data.height, data.width, stored), data, ds), night
                 )
-        b = storage_bytes(m, data, *codec)
+        b = storage_bytes(m, data, stored_bytes)
         eq = equal_bytes_blend_metrics(data, b["model"], 1)
         res["equal_bytes_blend_ds1"] = {
             **grouped(eq, night),

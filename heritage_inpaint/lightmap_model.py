@@ -16,12 +16,12 @@ from .io import InputError, load_image
 from .lightmap_scene import DaySceneConfig, light_state, smoothstep, sun_direction, sun_positions
 
 # %% auto #0
-__all__ = ['SUN_FEATURES', 'LIGHT_TERMS', 'harmonic_xy', 'harmonic_time', 'sun_hour_features', 'between_hours', 'sun_features',
-           'LightmapConfig', 'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid', 'LightmapModel', 'parse_time',
-           'parse_hours', 'load_day', 'read_sun_table', 'blend_pairs', 'neighbour_blend', 'keyframe_weights',
-           'interpolation_scale', 'read_light_table', 'light_at', 'light_terms', 'fit_light_response',
-           'light_blend_weights', 'distance_to', 'shadow_sweep_maps', 'shadow_sweep_mix', 'lamp_layer_map',
-           'save_lightmap', 'read_lightmap_meta', 'load_lightmap', 'render_frame']
+__all__ = ['SUN_FEATURES', 'SWITCH_NEEDS', 'LIGHT_TERMS', 'harmonic_xy', 'harmonic_time', 'sun_hour_features', 'between_hours',
+           'sun_features', 'LightmapConfig', 'BaselineEncoder', 'sample_at', 'pixel_grid', 'HashGrid', 'LightmapModel',
+           'parse_time', 'parse_hours', 'load_day', 'read_sun_table', 'blend_pairs', 'neighbour_blend',
+           'keyframe_weights', 'interpolation_scale', 'read_light_table', 'light_at', 'light_terms',
+           'fit_light_response', 'light_blend_weights', 'distance_to', 'shadow_sweep_maps', 'shadow_sweep_mix',
+           'lamp_layer_map', 'save_lightmap', 'read_lightmap_meta', 'load_lightmap', 'render_frame']
 
 # %% ../nbs/51_lightmap_model.ipynb #c006
 def harmonic_xy(xy: torch.Tensor, n: int, include_input: bool = True) -> torch.Tensor:
@@ -63,6 +63,17 @@ def sun_features(t: torch.Tensor, hour_features: torch.Tensor) -> torch.Tensor:
     return between_hours(t, hour_features)
 
 # %% ../nbs/51_lightmap_model.ipynb #c009
+SWITCH_NEEDS = (  # (switch, the switch it builds on)
+    ("sun_film", "film"),
+    ("keyframe_residual", "residual_mode"),
+    ("keyframe_leave_out", "keyframe_residual"),
+    ("light_blend", "keyframe_residual"),
+    ("shadow_sweep", "light_blend"),
+    ("lamp_layer", "light_blend"),
+    ("gain", "residual_mode"),
+)
+
+
 @dataclass
 class LightmapConfig:
     "Architecture of a lightmap model (saved next to its weights)."
@@ -116,29 +127,18 @@ class LightmapConfig:
         if any(h != int(h) or not 0 <= h < 24 for h in hours) or len(set(hours)) != len(hours):
             raise InputError(f"keyframe_hours={self.keyframe_hours}: distinct whole hours 0–23")
         self.keyframe_hours = tuple(sorted(int(h) for h in hours))
-        if self.sun_film and not self.film:
-            raise InputError("sun_film needs film")
-        if self.keyframe_residual and not self.residual_mode:
-            raise InputError("keyframe_residual needs residual_mode")
-        if self.keyframe_leave_out and not self.keyframe_residual:
-            raise InputError("keyframe_leave_out needs keyframe_residual")
+        for switch, needed in SWITCH_NEEDS:
+            if getattr(self, switch) and not getattr(self, needed):
+                raise InputError(f"{switch} needs {needed}")
         if self.keyframe_leave_out and self.use_baseline_encoder:
             raise InputError(
                 "keyframe_leave_out needs use_baseline_encoder off: "
                 "the encoder would see the frame it is trained to predict"
             )
-        if self.light_blend and not self.keyframe_residual:
-            raise InputError("light_blend needs keyframe_residual")
-        if self.shadow_sweep and not self.light_blend:
-            raise InputError("shadow_sweep needs light_blend")
-        if self.lamp_layer and not self.light_blend:
-            raise InputError("lamp_layer needs light_blend")
         if not 0 < self.shadow_sweep_soft <= 1:
             raise InputError(f"shadow_sweep_soft={self.shadow_sweep_soft}: use a width in (0, 1]")
         self.light_table = tuple(tuple(float(x) for x in row) for row in self.light_table)
         self.light_response = tuple(tuple(float(x) for x in row) for row in self.light_response)
-        if self.gain and not self.residual_mode:
-            raise InputError("gain needs residual_mode")
         if self.keyframe_hours and not self.keyframe_residual and int(self.baseline_time) not in self.keyframe_hours:
             raise InputError(f"baseline_time={self.baseline_time} is not one of keyframe_hours {self.keyframe_hours}")
 
@@ -381,8 +381,9 @@ class LightmapModel(nn.Module):
 
         maps = maps or {}
         n = samples.shape[0]
-        w = light_blend_weights(t, c.key_hours, self.blend_light, self.light_resp, c.light_blend_reg, leave_out)
-        i0, i1, _ = blend_pairs(t, c.key_hours, leave_out)
+        pairs = blend_pairs(t, c.key_hours, leave_out)
+        w = light_blend_weights(t, c.key_hours, self.blend_light, self.light_resp, c.light_blend_reg, leave_out, pairs)
+        i0, i1 = pairs[0], pairs[1]
         rows = torch.arange(n, device=samples.device)
         i0, i1 = i0.expand(n), i1.expand(n)  # one time for every pixel: one pair
         wk = w[..., 0].expand(n, -1)
@@ -629,10 +630,16 @@ def fit_light_response(frames: torch.Tensor, hours, table) -> tuple:
 
 # %% ../nbs/51_lightmap_model.ipynb #lb006
 def light_blend_weights(
-    t: torch.Tensor, hours, table: torch.Tensor, response: torch.Tensor, reg: float = 0.003, leave_out: bool = False
+    t: torch.Tensor,
+    hours,
+    table: torch.Tensor,
+    response: torch.Tensor,
+    reg: float = 0.003,
+    leave_out: bool = False,
+    pairs: tuple | None = None,  # `blend_pairs(t, hours, leave_out)` when the caller has it
 ) -> torch.Tensor:
     "`[N, K, 3]` weights of keyframes `hours` at times `t [N]`: the two around `t`, matched to the light."
-    before, after, w_clock = blend_pairs(t, hours, leave_out)
+    before, after, w_clock = pairs if pairs is not None else blend_pairs(t, hours, leave_out)
     kh = torch.tensor([float(h) for h in hours], dtype=torch.float64, device=t.device)
     table, response = table.to(t.device), response.to(t.device)
     terms = lambda x: (light_terms(light_at(x, table)) * response).flatten(1)  # [N,9]: each light's share by channel

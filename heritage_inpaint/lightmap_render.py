@@ -138,7 +138,7 @@ class LightmapRenderer:
         self.backend, self.block, self.num_warps, self._packed, self._bases = backend, block, num_warps, {}, {}
         with torch.no_grad():
             self.xy = pixel_grid(self.H, self.W, p.device)
-            self.base = self.key_samples = None
+            self.base = self.key_samples = self.maps = None
             colours = self.baseline
             if colours is not None and colours.shape[-2] > self.H and colours.shape[-1] > self.W:  # smaller frames
                 shape = colours.shape

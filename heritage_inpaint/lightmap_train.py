@@ -211,9 +211,10 @@ def png_bytes(data: DayData, hours) -> int:
     return sum((data.dir / f"tod_{int(h):02d}.png").stat().st_size for h in hours)
 
 
-def storage_bytes(model, data: DayData, codec: str = "png", quality: int = 90) -> dict:
-    "A model's bytes (weights + its stored frames, `codec`) beside the full blend's (every training hour as PNG)."
-    w, k = weights_bytes(model), encoded_keyframes(data, model.cfg.key_hours, codec, quality)[1]
+def storage_bytes(model, data: DayData, keyframe_bytes: int | None = None) -> dict:
+    "A model's bytes (weights + `keyframe_bytes` from `encoded_keyframes`, else the PNGs) beside the full blend's."
+    w = weights_bytes(model)
+    k = png_bytes(data, model.cfg.key_hours) if keyframe_bytes is None else keyframe_bytes
     blend = png_bytes(data, data.train_hours)
     return {"weights": w, "keyframes": k, "model": w + k, "blend": blend, "model_over_blend": (w + k) / blend}
 
@@ -310,7 +311,9 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
     acc = run.acc
     data = DayData(cfg.data_dir, cfg.val_hours, cfg.model.baseline_time, acc.device, cfg.model.keyframe_hours)
     shipped = run.out / "keyframes" if cfg.keyframe_codec != "png" and run.is_main else None  # for --baseline
-    data.stored = encoded_keyframes(data, data.key_hours, cfg.keyframe_codec, cfg.keyframe_quality, shipped)[0]
+    data.stored, stored_bytes = encoded_keyframes(
+        data, data.key_hours, cfg.keyframe_codec, cfg.keyframe_quality, shipped
+    )
     torch.manual_seed(cfg.seed)
     model_cfg = cfg.model
     if model_cfg.use_baseline_encoder:
@@ -384,7 +387,7 @@ def train_lightmap(cfg: LightmapTrainConfig) -> TrainResult:
         val["per_hour"] = {int(h): m for h, m in val["per_hour"].items()}  # JSON keys are strings
     result.extra = {"best_metrics": val, "blend": blend}
     if best_path.exists():
-        result.extra["bytes"] = storage_bytes(load_lightmap(best_path), data, cfg.keyframe_codec, cfg.keyframe_quality)
+        result.extra["bytes"] = storage_bytes(load_lightmap(best_path), data, stored_bytes)
     return result
 
 # %% ../nbs/52_lightmap_train.ipynb #c023
@@ -438,7 +441,7 @@ def sun_keyframe_ab(keyframe_hours=(0, 6, 12, 19)) -> dict:
 
 # %% ../nbs/52_lightmap_train.ipynb #t007
 def light_blend_ab(keyframe_hours) -> dict:
-    "{name: overrides}: all hours stored; light blend alone / with moving shadows / corrected; clock blend corrected."
+    "{name: overrides}: every hour stored; light blend alone, + shadows / lamps / both, corrected; clock's corrected."
     keys = {"keyframe_hours": tuple(keyframe_hours), "keyframe_residual": True}
     head = {"film": True, "sun_film": True, "gain": True, "keyframe_leave_out": True}
     return {
