@@ -51,6 +51,23 @@ def hours(text: str) -> tuple:
     return tuple(int(h) for h in text.split(","))
 
 
+TIMES = ("render_1080p_eager_fp32_ms", "render_1080p_fast_ms", "fast_backend", "fast_max_abs_err")
+
+
+def frame_times(m, stored, cuda: bool, reps: int) -> tuple[dict, LightmapRenderer]:
+    "The `TIMES` of a 1920x1080 frame at 18:30 (eager fp32 against the renderer, `reps` calls) + the renderer."
+    rend = LightmapRenderer(m, stored, 1080, 1920)
+    times = {
+        "render_1080p_eager_fp32_ms": timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, stored), reps=5, cuda=cuda),
+        "render_1080p_fast_ms": timed_ms(lambda: rend.render(18.5, copy=False), reps=reps, cuda=cuda),
+        "fast_backend": rend.backend,
+        "fast_max_abs_err": max(
+            (rend.render(h).float() - render_frame(m, h, 1080, 1920, stored)).abs().max().item() for h in (7.5, 18.5)
+        ),
+    }
+    return times, rend
+
+
 def train(a):
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     cuda = dev == "cuda"
@@ -77,17 +94,7 @@ def train(a):
         train_s = time.perf_counter() - t0
         m = load_lightmap(r.weights, dev)
         stored = day.frames_at(m.cfg.key_hours).to(dev)
-        eager = fast = err = None
-        backend = None
-        if not a.skip_timing:
-            eager = timed_ms(lambda: render_frame(m, 18.5, 1080, 1920, stored), reps=5, cuda=cuda)
-            rend = LightmapRenderer(m, stored, 1080, 1920)
-            backend = rend.backend
-            fast = timed_ms(lambda: rend.render(18.5, copy=False), reps=50, cuda=cuda)
-            err = max(
-                (rend.render(h).float() - render_frame(m, h, 1080, 1920, stored)).abs().max().item()
-                for h in (7.5, 18.5)
-            )
+        times = dict.fromkeys(TIMES) if a.skip_timing else frame_times(m, stored, cuda, reps=50)[0]
         for suf in (".safetensors", ".json"):
             shutil.copy(Path(r.weights).with_suffix(suf), out / f"{name}{suf}")
         row = {
@@ -95,10 +102,7 @@ def train(a):
             "best_epoch": json.loads(Path(r.weights).with_suffix(".json").read_text())["epoch"],
             "train_seconds": round(train_s, 1),
             "params": sum(p.numel() for p in m.parameters()),
-            "render_1080p_eager_fp32_ms": eager,
-            "render_1080p_fast_ms": fast,
-            "fast_backend": backend,
-            "fast_max_abs_err": err,
+            **times,
             "train": {k: v for k, v in asdict(cfg).items() if k != "model"},
             "model": {k: v for k, v in asdict(m.cfg).items() if k != "sun_table"},
         }
@@ -128,18 +132,7 @@ def timing(a):
     for w in sorted(Path(a.weights_out).glob("*.safetensors")):
         m = load_lightmap(w, dev)
         stored = day.frames_at(m.cfg.key_hours).to(dev)
-        rend = LightmapRenderer(m, stored, 1080, 1920)
-        rows[w.stem] = {
-            "render_1080p_eager_fp32_ms": timed_ms(
-                lambda: render_frame(m, 18.5, 1080, 1920, stored), reps=5, cuda=cuda
-            ),
-            "render_1080p_fast_ms": timed_ms(lambda: rend.render(18.5, copy=False), reps=100, cuda=cuda),
-            "fast_backend": rend.backend,
-            "fast_max_abs_err": max(
-                (rend.render(h).float() - render_frame(m, h, 1080, 1920, stored)).abs().max().item()
-                for h in (7.5, 18.5)
-            ),
-        }
+        rows[w.stem], rend = frame_times(m, stored, cuda, reps=100)
         # a time not rendered before pays its folding (and, with light_blend, its blend of two keyframes) once
         fresh = [
             timed_ms(lambda h=h: rend.render(h, copy=False), reps=1, warmup=0, cuda=cuda)  # one call: a new time
