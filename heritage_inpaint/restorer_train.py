@@ -21,6 +21,7 @@ from heritage_inpaint.restorer import (
     MIN_IMAGE_SIDE,
     OneStepRestorer,
     RestorerConfig,
+    dihedral,
     load_restorer,
 )
 from .samples import sample_dir
@@ -67,6 +68,7 @@ class RestorerTrainConfig:
     pool_size: int = 256  # 0: no pool
     pool_reuse: int = 1  # a step takes batch / pool_reuse fresh pairs, the rest from the pool (>1: CPU-bound data)
     workers: int = 0  # data-loader processes that degrade pairs on the CPU (0: in the training process)
+    augment: bool = False  # turn and mirror each crop (8 ways) and shuffle its RGB channels (False: mirrors only)
     usm_target: bool = True  # train towards the USM-sharpened HQ crop (Real-ESRGAN's target)
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
     d_backbone: str = "vgg"  # vgg | alex | convnext
@@ -95,13 +97,14 @@ class RestorerTrainConfig:
 
 # %% ../nbs/34_restorer_train.ipynb #c007
 class HQCrops:
-    "HQ images of a folder (or the embedded samples); `sample(g)` returns one `[3,size,size]` crop in [0,1]."
+    """HQ images of a folder (or the embedded samples); `sample(g)` returns one `[3,size,size]` crop in [0,1],
+    mirrored at random (`flip`) or, with `augment`, turned and mirrored and its colour channels shuffled."""
 
-    def __init__(self, hq_dir: str | None, size: int, flip: bool = True):
+    def __init__(self, hq_dir: str | None, size: int, flip: bool = True, augment: bool = False):
         self.paths = list((list_images(hq_dir) if hq_dir else list_images(sample_dir() / "images")).values())
         if not self.paths:
             raise InputError(f"{hq_dir}: no training images")
-        self.size, self.flip, self._cache = size, flip, {}
+        self.size, self.flip, self.augment, self._cache = size, flip, augment, {}
 
     def __len__(self):
         return len(self.paths)
@@ -119,6 +122,8 @@ class HQCrops:
         y = int(torch.randint(img.shape[-2] - self.size + 1, (), generator=g))
         x = int(torch.randint(img.shape[-1] - self.size + 1, (), generator=g))
         crop = img[:, y : y + self.size, x : x + self.size]
+        if self.augment:  # one of the 8 turns and mirrors of the square, the colour channels in a random order
+            return dihedral(crop, int(torch.randint(8, (), generator=g)))[torch.randperm(3, generator=g)]
         return crop.flip(-1) if self.flip and torch.rand((), generator=g) < 0.5 else crop
 
 # %% ../nbs/34_restorer_train.ipynb #c009
@@ -247,7 +252,7 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
             f"--pool-reuse {cfg.pool_reuse}: expected a divisor of --batch {cfg.batch}, with a --pool-size of at "
             f"least a batch ({cfg.pool_size})"
         )
-    data = HQCrops(cfg.hq_dir, cfg.size)  # cheap checks before the folder and the model
+    data = HQCrops(cfg.hq_dir, cfg.size, augment=cfg.augment)  # cheap checks before the folder and the model
     if cfg.init_weights and not Path(cfg.init_weights).is_file():
         raise InputError(f"{cfg.init_weights}: --init-weights not found")
     if cfg.autoencoder and cfg.model != SMALL_RESTORER:
