@@ -36,7 +36,8 @@ from heritage_inpaint.training import (
 
 # %% auto #0
 __all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'DegradedPairs', 'one_thread_worker', 'PairPool', 'generator_losses',
-           'save_restorer_lora', 'save_restorer_unet', 'check_train_size', 'train_restorer']
+           'save_restorer_lora', 'save_restorer_unet', 'interpolate_restorer_weights', 'check_train_size',
+           'train_restorer']
 
 # %% ../nbs/34_restorer_train.ipynb #c005
 @dataclass
@@ -227,6 +228,28 @@ def save_restorer_unet(unet, path: Path) -> Path:
 
     state = {k: v.detach().half().cpu().contiguous() for k, v in unet.state_dict().items()}
     return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"heritage_inpaint.restorer": SMALL_RESTORER}))
+
+# %% ../nbs/34_restorer_train.ipynb #c015b
+def interpolate_restorer_weights(a: str | Path, b: str | Path, alpha: float, out: str | Path) -> Path:
+    """Write `alpha`·a + (1 − alpha)·b of two `small` UNet files (fp16, atomic) to `out`, with `a`'s
+    restorer_config.json beside it; the two must share the architecture."""
+    from safetensors.torch import load_file, save_file
+
+    if not 0 <= alpha <= 1:
+        raise InputError(f"alpha {alpha}: expected a number in [0, 1]")
+    a, b, out = Path(a), Path(b), Path(out)
+    for path in (a, b):
+        if not path.is_file() or not (path.parent / "restorer_config.json").is_file():
+            raise InputError(f"{path}: expected a small restorer's weights with restorer_config.json beside them")
+    wa, wb = load_file(str(a)), load_file(str(b))
+    if {k: v.shape for k, v in wa.items()} != {k: v.shape for k, v in wb.items()}:
+        raise InputError(f"{b}: not the architecture of {a} (other parameter names or shapes)")
+    mix = {k: (alpha * wa[k].double() + (1 - alpha) * wb[k].double()).half() for k in wa}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda tmp: save_file(mix, tmp, metadata={"heritage_inpaint.restorer": SMALL_RESTORER}))
+    cfg = (a.parent / "restorer_config.json").read_text()
+    atomic_write(out.parent / "restorer_config.json", lambda tmp: Path(tmp).write_text(cfg))
+    return out
 
 # %% ../nbs/34_restorer_train.ipynb #c016
 def _log_images(acc, lq, restored, target, step):

@@ -275,7 +275,7 @@ def test_shipped_small_restorer_restores_a_degraded_sample():
     hq = load_image(sample_dir() / "images" / "coffee.png")[:, :256, :256]
     lq = degrade(hq[None], seed=0)[0]
     out = restore_image(r, lq, tile=None, min_side=0)
-    # measured with the round-8 weights: LPIPS 0.696 → 0.502, PSNR 21.16 → 22.00 dB (stage-3 weights: 0.489, 22.29)
+    # measured with the round-9 weights: LPIPS 0.696 → 0.526, PSNR 21.16 → 21.98 dB (round 8: 0.502, 22.00)
 
     assert lpips(out, hq).item() < lpips(lq, hq).item() - 0.15
     assert psnr(out, hq).item() > psnr(lq, hq).item() + 0.4
