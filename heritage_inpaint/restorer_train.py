@@ -14,11 +14,12 @@ import torch.nn.functional as F
 from .degradations import DegradationConfig, degrade, usm_sharpen
 from .discriminator import MultiLevelDiscriminator, hinge_d_loss, hinge_g_loss
 from .io import InputError, atomic_write, list_images, load_image, resize_image
-from .lora_files import save_lora_file
+from .lora_files import read_safetensors, save_lora_file
 from .lpips import LPIPS
 from heritage_inpaint.restorer import (
     SMALL_RESTORER,
     MIN_IMAGE_SIDE,
+    RESTORER_CONFIG_FILE,
     OneStepRestorer,
     RestorerConfig,
     dihedral,
@@ -36,8 +37,8 @@ from heritage_inpaint.training import (
 
 # %% auto #0
 __all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'DegradedPairs', 'one_thread_worker', 'PairPool', 'generator_losses',
-           'save_restorer_lora', 'save_restorer_unet', 'interpolate_restorer_weights', 'check_train_size',
-           'train_restorer']
+           'save_restorer_lora', 'save_restorer_unet', 'save_restorer_state', 'interpolate_restorer_weights',
+           'check_train_size', 'train_restorer']
 
 # %% ../nbs/34_restorer_train.ipynb #c005
 @dataclass
@@ -224,31 +225,33 @@ def save_restorer_lora(unet, path: Path) -> Path:
 
 def save_restorer_unet(unet, path: Path) -> Path:
     "Write a fully trained UNet (the small restorer) to `path` in fp16, atomically (`load_unet_weights` reads it)."
+    return save_restorer_state(unet.state_dict(), path)
+
+
+def save_restorer_state(state: dict, path: Path) -> Path:
+    "Write the small restorer's UNet `state` (a state dict) to `path` in fp16, atomically, marked as a small restorer."
     from safetensors.torch import save_file
 
-    state = {k: v.detach().half().cpu().contiguous() for k, v in unet.state_dict().items()}
+    state = {k: v.detach().half().cpu().contiguous() for k, v in state.items()}
     return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"heritage_inpaint.restorer": SMALL_RESTORER}))
 
 # %% ../nbs/34_restorer_train.ipynb #c015b
 def interpolate_restorer_weights(a: str | Path, b: str | Path, alpha: float, out: str | Path) -> Path:
     """Write `alpha`·a + (1 − alpha)·b of two `small` UNet files (fp16, atomic) to `out`, with `a`'s
     restorer_config.json beside it; the two must share the architecture."""
-    from safetensors.torch import load_file, save_file
-
     if not 0 <= alpha <= 1:
         raise InputError(f"alpha {alpha}: expected a number in [0, 1]")
     a, b, out = Path(a), Path(b), Path(out)
     for path in (a, b):
-        if not path.is_file() or not (path.parent / "restorer_config.json").is_file():
-            raise InputError(f"{path}: expected a small restorer's weights with restorer_config.json beside them")
-    wa, wb = load_file(str(a)), load_file(str(b))
+        if not (path.parent / RESTORER_CONFIG_FILE).is_file():
+            raise InputError(f"{path}: expected a small restorer's weights with {RESTORER_CONFIG_FILE} beside them")
+    (wa, _), (wb, _) = (read_safetensors(path, "small restorer weights") for path in (a, b))
     if {k: v.shape for k, v in wa.items()} != {k: v.shape for k, v in wb.items()}:
         raise InputError(f"{b}: not the architecture of {a} (other parameter names or shapes)")
-    mix = {k: (alpha * wa[k].double() + (1 - alpha) * wb[k].double()).half() for k in wa}
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda tmp: save_file(mix, tmp, metadata={"heritage_inpaint.restorer": SMALL_RESTORER}))
-    cfg = (a.parent / "restorer_config.json").read_text()
-    atomic_write(out.parent / "restorer_config.json", lambda tmp: Path(tmp).write_text(cfg))
+    save_restorer_state({k: alpha * wa[k].double() + (1 - alpha) * wb[k].double() for k in wa}, out)
+    cfg = (a.parent / RESTORER_CONFIG_FILE).read_text()
+    atomic_write(out.parent / RESTORER_CONFIG_FILE, lambda tmp: Path(tmp).write_text(cfg))
     return out
 
 # %% ../nbs/34_restorer_train.ipynb #c016
