@@ -5,8 +5,12 @@ fp16, 30 steps with classifier-free guidance (guidance 7.5), at 512² and 768²:
 after warm-up (the first call, which compiles, is timed apart), peak allocated memory, and the output difference to
 the plain pipeline (max / mean absolute difference and PSNR, images in [0, 1]). `ours` is `optimize_pipeline()`
 (UNet and VAE encoder / decoder compiled into CUDA graphs); each other variant changes one lever: `ours_unet_graphs`
-(the UNet alone), `ours_fused_qkv`, `ours_channels_last`. Then one LoRA training step (rank 16, bf16 autocast, VAE
-encode included) at 512², batch 1 and 4 (`--skip-train` leaves it out).
+(the UNet alone), `ours_fused_qkv`, `ours_channels_last`. Optional faster modes whose outputs differ (never the
+default): `ours_step_cache` (`enable_step_cache` + `optimize_pipeline()`, DeepCache in CUDA graphs, one row per
+`--cache-intervals` value) and `deepcache_eager` (the plain pipeline with the `DeepCache` package's
+`DeepCacheSDHelper`, the plain way to get the same approximation); their rows add the LPIPS (alex) to the plain
+fp16 output and the difference to the `DeepCache` package's output at the same interval. Then one LoRA training
+step (rank 16, bf16 autocast, VAE encode included) at 512², batch 1 and 4 (`--skip-train` leaves it out).
 
 Run on the GPU machine:  python benchmarks/sd2_inpaint.py --skip-train --out benchmarks/results/sd2_inpaint_h200.json
 """
@@ -16,7 +20,8 @@ from pathlib import Path
 
 import torch
 
-from heritage_inpaint.sd2 import build_sd2_pipeline, optimize_pipeline
+from heritage_inpaint.lpips import LPIPS
+from heritage_inpaint.sd2 import build_sd2_pipeline, enable_step_cache, optimize_pipeline
 from heritage_inpaint.sd2_lora import (
     LoraTrainConfig,
     encode_inpaint_batch,
@@ -132,6 +137,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--variants", default="ours_unet_graphs,ours")
     ap.add_argument("--skip-train", action="store_true")
+    ap.add_argument("--cache-intervals", default="2,3,5", help="intervals of the step-cache rows")
     a = ap.parse_args()
     res = dict(
         device=torch.cuda.get_device_name(),
@@ -154,9 +160,28 @@ def main():
         ours={},
         ours_fused_qkv=dict(fuse_qkv=True),
         ours_channels_last=dict(channels_last=True),
+        ours_step_cache={},
     )
     sizes = list(map(int, a.sizes.split(",")))
-    refs = {}
+    intervals = list(map(int, a.cache_intervals.split(",")))
+    refs, deepcache_refs = {}, {}
+    lpips = LPIPS("alex").cuda()
+
+    def compare(row, name, out, size):
+        ref = refs[size].float()
+        d = out.float() - ref
+        row[name]["max_abs_diff_vs_plain"] = d.abs().max().item()
+        row[name]["mean_abs_diff_vs_plain"] = d.abs().mean().item()
+        row[name]["psnr_vs_plain_db"] = (10 * torch.log10(1 / d.pow(2).mean())).item()
+        row[name]["rel_l2_vs_plain"] = (d.norm() / ref.norm()).item()
+        row[name]["speedup_vs_plain"] = row["plain_diffusers"]["median_s"] / row[name]["median_s"]
+        if name.startswith(("ours_step_cache", "deepcache_eager")):
+            row[name]["lpips_vs_plain"] = lpips(out.float().clamp(0, 1), ref.clamp(0, 1)).item()
+        if name.startswith("ours_step_cache") and (size, row[name]["interval"]) in deepcache_refs:
+            dc = deepcache_refs[size, row[name]["interval"]].float()
+            row[name]["max_abs_diff_vs_deepcache"] = (out.float() - dc).abs().max().item()
+            row[name]["psnr_vs_deepcache_db"] = (10 * torch.log10(1 / (out.float() - dc).pow(2).mean())).item()
+
     for size in sizes:
         row = res["inference"].setdefault(str(size), {})
         try:
@@ -164,25 +189,46 @@ def main():
         except Exception:
             row["error"] = traceback.format_exc()[-2000:]
         save()
+    if "deepcache_eager" in a.variants.split(","):
+        from DeepCache import DeepCacheSDHelper
+
+        helper = DeepCacheSDHelper(pipe=plain)
+        for interval in intervals:
+            helper.set_params(cache_interval=interval, cache_branch_id=0)
+            helper.enable()
+            for size in sizes:
+                row, name = res["inference"][str(size)], f"deepcache_eager_{interval}"
+                try:
+                    row[name], deepcache_refs[size, interval] = time_pipe(plain, size, a.steps, a.repeats)
+                    row[name]["interval"] = interval
+                    compare(row, name, deepcache_refs[size, interval], size)
+                except Exception:
+                    row[name] = dict(error=traceback.format_exc()[-2000:])
+                save()
+                print(size, name, {k: v for k, v in row[name].items() if k != "times_s"}, flush=True)
+            helper.disable()
     for name in a.variants.split(","):
-        pipe = optimize_pipeline(
-            build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda"), **variants[name]
-        )
+        if name == "deepcache_eager":
+            continue
+        pipe = build_sd2_pipeline("full", seed=0, dtype=torch.float16, device="cuda")
+        cached = name == "ours_step_cache"
+        if cached:
+            enable_step_cache(pipe, intervals[0])
+        pipe = optimize_pipeline(pipe, **variants.get(name, {}))
         for size in sizes:
-            row = res["inference"][str(size)]
-            try:
-                row[name], out = time_pipe(pipe, size, a.steps, a.repeats)
-                ref = refs[size].float()
-                d = out.float() - ref
-                row[name]["max_abs_diff_vs_plain"] = d.abs().max().item()
-                row[name]["mean_abs_diff_vs_plain"] = d.abs().mean().item()
-                row[name]["psnr_vs_plain_db"] = (10 * torch.log10(1 / d.pow(2).mean())).item()
-                row[name]["rel_l2_vs_plain"] = (d.norm() / ref.norm()).item()
-                row[name]["speedup_vs_plain"] = row["plain_diffusers"]["median_s"] / row[name]["median_s"]
-            except Exception:
-                row[name] = dict(error=traceback.format_exc()[-2000:])
-            save()
-            print(size, name, {k: v for k, v in row[name].items() if k != "times_s"}, flush=True)
+            for interval in intervals if cached else [None]:
+                row, key = res["inference"][str(size)], f"{name}_{interval}" if cached else name
+                try:
+                    if cached:
+                        pipe.unet.interval = interval  # the same two CUDA graphs serve every interval
+                    row[key], out = time_pipe(pipe, size, a.steps, a.repeats)
+                    if cached:
+                        row[key]["interval"] = interval
+                    compare(row, key, out, size)
+                except Exception:
+                    row[key] = dict(error=traceback.format_exc()[-2000:])
+                save()
+                print(size, key, {k: v for k, v in row[key].items() if k != "times_s"}, flush=True)
         del pipe
         torch.cuda.empty_cache()
     del plain

@@ -26,8 +26,9 @@ from heritage_inpaint.lora_files import (
 # %% auto #0
 __all__ = ['SD2_PRESETS', 'DEFAULT_SD2_MODEL', 'SCHEDULERS', 'SD2_LORA_PREFIXES', 'write_sd2_tokenizer_files', 'sd2_tokenizer',
            'SD2Preset', 'build_sd2_pipeline', 'set_scheduler', 'from_pretrained_offline_first', 'load_inpaint_pipeline',
-           'compile_unet_and_vae', 'optimize_pipeline', 'load_lora', 'SD2Settings', 'SD2Inpainter', 'inpaint_rows',
-           'infer_file', 'infer_folder', 'InferConfig', 'run_infer']
+           'block_has_attention', 'StepCachedUNet', 'enable_step_cache', 'compile_unet_and_vae', 'optimize_pipeline',
+           'load_lora', 'SD2Settings', 'SD2Inpainter', 'inpaint_rows', 'infer_file', 'infer_folder', 'InferConfig',
+           'run_infer']
 
 # %% ../nbs/10_sd2.ipynb #c006
 def write_sd2_tokenizer_files(dest) -> Path:
@@ -266,10 +267,114 @@ def load_inpaint_pipeline(
     pipe.set_progress_bar_config(disable=True)
     return set_scheduler(pipe.to(device), scheduler)
 
+# %% ../nbs/10_sd2.ipynb #c019b
+def block_has_attention(block) -> bool:
+    "Whether a diffusers UNet block takes the text condition (cross-attention)."
+    return getattr(block, "has_cross_attention", False)
+
+# %% ../nbs/10_sd2.ipynb #c019c
+class StepCachedUNet(torch.nn.Module):
+    "DeepCache for an SD-style UNet: every `interval`-th step runs it whole, the steps between its outermost layer."
+
+    def __init__(self, unet, interval: int = 3):
+        super().__init__()
+        if interval < 1:
+            raise InputError(f"--cache-interval {interval}: expected at least 1")
+        c = unet.config
+        if c.class_embed_type or c.addition_embed_type or not hasattr(unet.up_blocks[-1], "attentions"):
+            raise InputError(
+                "step caching needs an SD-style UNet (no added embeddings, attention in the last up block)"
+            )
+        self.unet = unet
+        self.interval = interval
+        self.full_path = self.run_full
+        self.shallow_path = self.run_shallow
+        self.reset()
+
+    def __getattr__(self, name):  # config, dtype, device, ... come from the wrapped UNet
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.unet, name)
+
+    def reset(self):
+        "Forget the cached features: the next call runs the whole UNet."
+        self.deep = None
+        self.step = 0
+        self.last_t = None
+
+    def embed(self, sample, timestep):
+        "The UNet's timestep embedding."
+        return self.unet.time_embedding(self.unet.get_time_embed(sample=sample, timestep=timestep))
+
+    def outer(self, deep, outer_skip, emb, ehs, xattn):
+        "The last resnet and transformer of the last up block on `deep` + the `conv_in` skip, then the output head."
+        u = self.unet
+        last = u.up_blocks[-1]
+        h = last.resnets[-1](torch.cat([deep, outer_skip], dim=1), emb)
+        h = last.attentions[-1](h, encoder_hidden_states=ehs, cross_attention_kwargs=xattn, return_dict=False)[0]
+        return u.conv_out(u.conv_act(u.conv_norm_out(h)))
+
+    def run_full(self, sample, timestep, ehs, xattn=None):
+        "The whole UNet, block by block as diffusers runs it; returns its output and the features entering `outer`."
+        u = self.unet
+        emb = self.embed(sample, timestep)
+        h = u.conv_in(sample)
+        skips = (h,)
+        attn_kw = dict(encoder_hidden_states=ehs, cross_attention_kwargs=xattn)
+        for block in u.down_blocks:
+            h, res = block(hidden_states=h, temb=emb, **(attn_kw if block_has_attention(block) else {}))
+            skips += res
+        h = u.mid_block(h, emb, **(attn_kw if block_has_attention(u.mid_block) else {}))
+        odd_size = any(s % 2**u.num_upsamplers for s in sample.shape[-2:])
+        for block in u.up_blocks[:-1]:
+            res = skips[-len(block.resnets) :]
+            skips = skips[: -len(block.resnets)]
+            kw = attn_kw if block_has_attention(block) else {}
+            size = skips[-1].shape[2:] if odd_size else None
+            h = block(hidden_states=h, temb=emb, res_hidden_states_tuple=res, upsample_size=size, **kw)
+        last = u.up_blocks[-1]
+        for resnet, attn in zip(last.resnets[:-1], last.attentions[:-1]):
+            h = resnet(torch.cat([h, skips[-1]], dim=1), emb)
+            skips = skips[:-1]
+            h = attn(h, encoder_hidden_states=ehs, cross_attention_kwargs=xattn, return_dict=False)[0]
+        return self.outer(h, skips[-1], emb, ehs, xattn), h
+
+    def run_shallow(self, sample, timestep, ehs, deep, xattn=None):
+        "`conv_in` and `outer` on the features cached by the last full step."
+        return self.outer(deep, self.unet.conv_in(sample), self.embed(sample, timestep), ehs, xattn)
+
+    def forward(self, sample, timestep, encoder_hidden_states, cross_attention_kwargs=None, return_dict=False, **kw):
+        used = [k for k, v in kw.items() if v is not None]
+        if used:
+            raise ValueError(f"step caching does not support the UNet inputs {used}")
+        t = float(timestep.flatten()[0]) if torch.is_tensor(timestep) else float(timestep)
+        if self.last_t is None or t >= self.last_t:  # a new run
+            self.reset()
+        self.last_t = t
+        if self.step % self.interval == 0:
+            out, deep = self.full_path(sample, timestep, encoder_hidden_states, cross_attention_kwargs)
+            self.deep = deep.clone()  # a CUDA graph's output is overwritten by its next replay
+        else:
+            out = self.shallow_path(sample, timestep, encoder_hidden_states, self.deep, cross_attention_kwargs)
+        self.step += 1
+        return (out,)
+
+# %% ../nbs/10_sd2.ipynb #c019e
+def enable_step_cache(pipe, interval: int):
+    "Wrap `pipe.unet` in a `StepCachedUNet` (interval 1: leave it as it is); call after loading LoRA weights."
+    if interval != 1:
+        pipe.unet = StepCachedUNet(pipe.unet, interval)
+    return pipe
+
 # %% ../nbs/10_sd2.ipynb #c017b
 def compile_unet_and_vae(model, mode: str = "reduce-overhead", vae: bool = True):
-    "Compile `model.unet` (whole graph) and, with `vae`, `model.vae`'s encoder and decoder; static shapes."
-    model.unet = torch.compile(model.unet, mode=mode, fullgraph=True, dynamic=False)
+    "Compile `model.unet` (whole graph; a step-cached UNet's two paths) and, with `vae`, the VAE halves; static shapes."
+    if isinstance(model.unet, StepCachedUNet):
+        model.unet.full_path = torch.compile(model.unet.run_full, mode=mode, fullgraph=True, dynamic=False)
+        model.unet.shallow_path = torch.compile(model.unet.run_shallow, mode=mode, fullgraph=True, dynamic=False)
+    else:
+        model.unet = torch.compile(model.unet, mode=mode, fullgraph=True, dynamic=False)
     if vae:
         model.vae.encoder = torch.compile(model.vae.encoder, mode=mode, dynamic=False)
         model.vae.decoder = torch.compile(model.vae.decoder, mode=mode, dynamic=False)
@@ -529,12 +634,17 @@ class InferConfig:
     lora_scale: float = 1.0  # strength of the LoRA (0: off)
     device: str | None = None  # cuda | cpu (None: cuda when available)
     compile: bool = False  # GPU: UNet and VAE in CUDA graphs (25–100 s per new size, then 2–5× faster)
+    cache_interval: int = (
+        1  # step caching (DeepCache): whole UNet every n-th step only; faster, outputs differ (1: off)
+    )
 
     def __post_init__(self):
         if self.rows < 1:
             raise InputError(f"--rows {self.rows}: expected at least 1")
         if not math.isfinite(self.lora_scale):
             raise InputError(f"--lora-scale {self.lora_scale}: expected a finite number")
+        if self.cache_interval < 1:
+            raise InputError(f"--cache-interval {self.cache_interval}: expected at least 1")
         if self.scheduler is not None and self.scheduler not in SCHEDULERS:
             raise InputError(f"--scheduler {self.scheduler!r}: expected one of {', '.join(SCHEDULERS)}")
 
@@ -561,6 +671,7 @@ def run_infer(cfg: InferConfig) -> list[Path]:
         device=cfg.device,
         settings=cfg.settings,
     )
+    enable_step_cache(inp.pipe, cfg.cache_interval)
     if cfg.compile:
         optimize_pipeline(inp.pipe)
     kw = dict(
