@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_sd2.ipynb #c003
 from __future__ import annotations
-import gzip, json, math, os, tempfile, warnings
+import gzip, json, math, os, tempfile, warnings, weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -276,7 +276,7 @@ def block_has_attention(block) -> bool:
 class StepCachedUNet(torch.nn.Module):
     "DeepCache for an SD-style UNet: every `interval`-th step runs it whole, the steps between its outermost layer."
 
-    def __init__(self, unet, interval: int = 3):
+    def __init__(self, unet, interval: int = 3, pipe=None):
         super().__init__()
         if interval < 1:
             raise InputError(f"--cache-interval {interval}: expected at least 1")
@@ -289,6 +289,8 @@ class StepCachedUNet(torch.nn.Module):
         self.interval = interval
         self.full_path = self.run_full
         self.shallow_path = self.run_shallow
+        self.pipe = weakref.ref(pipe) if pipe is not None else lambda: None  # its scheduler marks new runs
+        self.timesteps = None
         self.reset()
 
     def __getattr__(self, name):  # config, dtype, device, ... come from the wrapped UNet
@@ -349,9 +351,13 @@ class StepCachedUNet(torch.nn.Module):
         if used:
             raise ValueError(f"step caching does not support the UNet inputs {used}")
         t = float(timestep.flatten()[0]) if torch.is_tensor(timestep) else float(timestep)
-        if self.last_t is None or t >= self.last_t:  # a new run
+        pipe = self.pipe()
+        timesteps = pipe.scheduler.timesteps if pipe is not None else None  # a new tensor for each run
+        new_run = self.last_t is None or t >= self.last_t or timesteps is not self.timesteps
+        if new_run or self.deep is not None and self.deep.shape[0] != sample.shape[0]:
             self.reset()
         self.last_t = t
+        self.timesteps = timesteps
         if self.step % self.interval == 0:
             out, deep = self.full_path(sample, timestep, encoder_hidden_states, cross_attention_kwargs)
             self.deep = deep.clone()  # a CUDA graph's output is overwritten by its next replay
@@ -364,7 +370,7 @@ class StepCachedUNet(torch.nn.Module):
 def enable_step_cache(pipe, interval: int):
     "Wrap `pipe.unet` in a `StepCachedUNet` (interval 1: leave it as it is); call after loading LoRA weights."
     if interval != 1:
-        pipe.unet = StepCachedUNet(pipe.unet, interval)
+        pipe.unet = StepCachedUNet(pipe.unet, interval, pipe=pipe)
     return pipe
 
 # %% ../nbs/10_sd2.ipynb #c017b
