@@ -4,8 +4,8 @@
 
 # %% ../nbs/34_restorer_train.ipynb #c003
 from __future__ import annotations
-import shutil, warnings
-from dataclasses import asdict, dataclass, field
+import json, shutil, warnings
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -24,6 +24,7 @@ from heritage_inpaint.restorer import (
     RestorerConfig,
     dihedral,
     load_restorer,
+    saved_restorer_config,
 )
 from .samples import sample_dir
 from .small_vae import check_small_vae_folder
@@ -38,7 +39,7 @@ from heritage_inpaint.training import (
 # %% auto #0
 __all__ = ['RestorerTrainConfig', 'HQCrops', 'make_pairs', 'DegradedPairs', 'one_thread_worker', 'PairPool', 'generator_losses',
            'save_restorer_lora', 'save_restorer_unet', 'save_restorer_state', 'interpolate_restorer_weights',
-           'check_train_size', 'train_restorer']
+           'deepen_restorer_unet', 'init_restorer_config', 'check_train_size', 'train_restorer']
 
 # %% ../nbs/34_restorer_train.ipynb #c005
 @dataclass
@@ -254,6 +255,58 @@ def interpolate_restorer_weights(a: str | Path, b: str | Path, alpha: float, out
     atomic_write(out.parent / RESTORER_CONFIG_FILE, lambda tmp: Path(tmp).write_text(cfg))
     return out
 
+# %% ../nbs/34_restorer_train.ipynb #c015e
+def deepen_restorer_unet(weights: str | Path, out: str | Path, layers_per_block: tuple[int, ...], seed: int = 0):
+    """Write the `small` UNet of `weights` grown to `layers_per_block` resnets per down level (≥ the trained ones)
+    to `out` (fp16, atomic, its config beside it); the grown UNet computes the same function."""
+    from diffusers import UNet2DConditionModel
+
+    weights, out = Path(weights), Path(out)
+    saved = saved_restorer_config(weights)
+    if saved is None or saved.model != SMALL_RESTORER or not saved.unet_config:
+        raise InputError(f"{weights}: expected a small restorer's weights with {RESTORER_CONFIG_FILE} beside them")
+    old_cfg = dict(saved.unet_config)
+    old = old_cfg["layers_per_block"]
+    old = [old] * len(old_cfg["down_block_types"]) if isinstance(old, int) else list(old)
+    new = list(layers_per_block)
+    if len(new) != len(old) or any(n < o for n, o in zip(new, old)):
+        raise InputError(f"layers_per_block {tuple(new)}: expected one count per level, each at least {tuple(old)}")
+    state, _ = read_safetensors(weights, "small restorer weights")
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(**{**old_cfg, "layers_per_block": new})
+    grown = {k: v.clone() for k, v in unet.state_dict().items()}
+    ups = len(old) - 1
+    for k, v in state.items():
+        parts = k.split(".")
+        if parts[0] == "up_blocks" and parts[2] == "resnets" and int(parts[3]) > 0:  # after the new pass-throughs
+            parts[3] = str(int(parts[3]) + new[ups - int(parts[1])] - old[ups - int(parts[1])])
+        grown[".".join(parts)] = v.to(grown[".".join(parts)].dtype)
+    for level, (n, o) in enumerate(zip(new, old)):
+        for r in range(o, n):  # new down resnets: identity (same channels, no shortcut)
+            for name in ("weight", "bias"):
+                grown[f"down_blocks.{level}.resnets.{r}.conv2.{name}"].zero_()
+        for r in range(1, 1 + n - o):  # new up resnets: the upcoming features through, the skip dropped
+            pre = f"up_blocks.{ups - level}.resnets.{r}"
+            for name in ("weight", "bias"):
+                grown[f"{pre}.conv2.{name}"].zero_()
+            shortcut = grown[f"{pre}.conv_shortcut.weight"]
+            shortcut.zero_()
+            shortcut[:, : shortcut.shape[0], 0, 0] = torch.eye(shortcut.shape[0])
+            grown[f"{pre}.conv_shortcut.bias"].zero_()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_restorer_state(grown, out)
+    config = json.loads(weights.with_name(RESTORER_CONFIG_FILE).read_text())
+    config["unet_config"] = {**config["unet_config"], "layers_per_block": new}
+    atomic_write(out.with_name(RESTORER_CONFIG_FILE), lambda tmp: Path(tmp).write_text(json.dumps(config, indent=1)))
+    return out
+
+# %% ../nbs/34_restorer_train.ipynb #c015g
+def init_restorer_config(cfg: RestorerTrainConfig) -> RestorerConfig:
+    "The restorer `cfg` trains; fine-tuning a `small` one (`--init-weights`) keeps the UNet architecture saved there."
+    rc = cfg.restorer_config()
+    saved = saved_restorer_config(cfg.init_weights) if cfg.init_weights and cfg.model == SMALL_RESTORER else None
+    return replace(rc, unet_config=saved.unet_config) if saved is not None and saved.unet_config else rc
+
 # %% ../nbs/34_restorer_train.ipynb #c016
 def _log_images(acc, lq, restored, target, step):
     writer = acc.get_tracker("tensorboard", unwrap=True)
@@ -288,7 +341,7 @@ def train_restorer(cfg: RestorerTrainConfig, restorer: OneStepRestorer | None = 
 
     run = TrainingRun("restorer", cfg, mixed_precision=cfg.mixed_precision, accum=cfg.accum)
     acc = run.acc
-    restorer = restorer or load_restorer(cfg.restorer_config(), device=str(acc.device), weights=cfg.init_weights)
+    restorer = restorer or load_restorer(init_restorer_config(cfg), device=str(acc.device), weights=cfg.init_weights)
     restorer.to(acc.device)
     small = cfg.model == SMALL_RESTORER
     if small:  # no pretrained prior to adapt: the whole UNet trains
