@@ -640,9 +640,7 @@ class InferConfig:
     lora_scale: float = 1.0  # strength of the LoRA (0: off)
     device: str | None = None  # cuda | cpu (None: cuda when available)
     compile: bool = False  # GPU: UNet and VAE in CUDA graphs (25–100 s per new size, then 2–5× faster)
-    cache_interval: int = (
-        1  # step caching (DeepCache): whole UNet every n-th step only; faster, outputs differ (1: off)
-    )
+    cache_interval: int = 1  # DeepCache: the whole UNet every n-th step only (faster; outputs differ; 1: off)
 
     def __post_init__(self):
         if self.rows < 1:
