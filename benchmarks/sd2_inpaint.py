@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from heritage_inpaint.lpips import LPIPS
+from heritage_inpaint.metrics import psnr
 from heritage_inpaint.sd2 import build_sd2_pipeline, enable_step_cache, optimize_pipeline
 from heritage_inpaint.sd2_lora import (
     LoraTrainConfig,
@@ -172,15 +173,29 @@ def main():
         d = out.float() - ref
         row[name]["max_abs_diff_vs_plain"] = d.abs().max().item()
         row[name]["mean_abs_diff_vs_plain"] = d.abs().mean().item()
-        row[name]["psnr_vs_plain_db"] = (10 * torch.log10(1 / d.pow(2).mean())).item()
+        row[name]["psnr_vs_plain_db"] = psnr(out.float(), ref).item()
         row[name]["rel_l2_vs_plain"] = (d.norm() / ref.norm()).item()
         row[name]["speedup_vs_plain"] = row["plain_diffusers"]["median_s"] / row[name]["median_s"]
         if name.startswith(("ours_step_cache", "deepcache_eager")):
             row[name]["lpips_vs_plain"] = lpips(out.float().clamp(0, 1), ref.clamp(0, 1)).item()
-        if name.startswith("ours_step_cache") and (size, row[name]["interval"]) in deepcache_refs:
+        if name.startswith("ours_step_cache") and deepcache_refs.get((size, row[name]["interval"])) is not None:
             dc = deepcache_refs[size, row[name]["interval"]].float()
             row[name]["max_abs_diff_vs_deepcache"] = (out.float() - dc).abs().max().item()
-            row[name]["psnr_vs_deepcache_db"] = (10 * torch.log10(1 / (out.float() - dc).pow(2).mean())).item()
+            row[name]["psnr_vs_deepcache_db"] = psnr(out.float(), dc).item()
+
+    def measure(pipe, size, key, interval=None):
+        "Time `pipe` into the row `key` of `size` (its error there if it fails), compare it, save; its output."
+        row, out = res["inference"][str(size)], None
+        try:
+            row[key], out = time_pipe(pipe, size, a.steps, a.repeats)
+            if interval is not None:
+                row[key]["interval"] = interval
+            compare(row, key, out, size)
+        except Exception:
+            row[key] = dict(error=traceback.format_exc()[-2000:])
+        save()
+        print(size, key, {k: v for k, v in row[key].items() if k != "times_s"}, flush=True)
+        return out
 
     for size in sizes:
         row = res["inference"].setdefault(str(size), {})
@@ -197,15 +212,7 @@ def main():
             helper.set_params(cache_interval=interval, cache_branch_id=0)
             helper.enable()
             for size in sizes:
-                row, name = res["inference"][str(size)], f"deepcache_eager_{interval}"
-                try:
-                    row[name], deepcache_refs[size, interval] = time_pipe(plain, size, a.steps, a.repeats)
-                    row[name]["interval"] = interval
-                    compare(row, name, deepcache_refs[size, interval], size)
-                except Exception:
-                    row[name] = dict(error=traceback.format_exc()[-2000:])
-                save()
-                print(size, name, {k: v for k, v in row[name].items() if k != "times_s"}, flush=True)
+                deepcache_refs[size, interval] = measure(plain, size, f"deepcache_eager_{interval}", interval)
             helper.disable()
     for name in a.variants.split(","):
         if name == "deepcache_eager":
@@ -217,18 +224,9 @@ def main():
         pipe = optimize_pipeline(pipe, **variants.get(name, {}))
         for size in sizes:
             for interval in intervals if cached else [None]:
-                row, key = res["inference"][str(size)], f"{name}_{interval}" if cached else name
-                try:
-                    if cached:
-                        pipe.unet.interval = interval  # the same two CUDA graphs serve every interval
-                    row[key], out = time_pipe(pipe, size, a.steps, a.repeats)
-                    if cached:
-                        row[key]["interval"] = interval
-                    compare(row, key, out, size)
-                except Exception:
-                    row[key] = dict(error=traceback.format_exc()[-2000:])
-                save()
-                print(size, key, {k: v for k, v in row[key].items() if k != "times_s"}, flush=True)
+                if cached:
+                    pipe.unet.interval = interval  # the same two CUDA graphs serve every interval
+                measure(pipe, size, f"{name}_{interval}" if cached else name, interval)
         del pipe
         torch.cuda.empty_cache()
     del plain
