@@ -279,8 +279,10 @@ def deepen_restorer_unet(weights: str | Path, out: str | Path, layers_per_block:
     for k, v in state.items():
         parts = k.split(".")
         if parts[0] == "up_blocks" and parts[2] == "resnets" and int(parts[3]) > 0:  # after the new pass-throughs
-            parts[3] = str(int(parts[3]) + new[ups - int(parts[1])] - old[ups - int(parts[1])])
-        grown[".".join(parts)] = v.to(grown[".".join(parts)].dtype)
+            level = ups - int(parts[1])
+            parts[3] = str(int(parts[3]) + new[level] - old[level])
+        key = ".".join(parts)
+        grown[key] = v.to(grown[key].dtype)
     for level, (n, o) in enumerate(zip(new, old)):
         for r in range(o, n):  # new down resnets: identity (same channels, no shortcut)
             for name in ("weight", "bias"):
